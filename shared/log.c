@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * log: level-gated, one fprintf per event to stderr. dockerd stores a managed plugin's
+ * stderr in its own log, so the format is short: "<tag>: <level>: <message>".
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+static const char *log_tag = "plugin";
+static enum log_level log_current = LOG_LEVEL_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_init(const char *tag, enum log_level level)
+{
+	if (tag)
+		log_tag = tag;
+	log_current = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_current;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level <= log_current;
+}
+
+int log_level_parse(const char *text, enum log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (text && strcasecmp(text, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	if (text && strcasecmp(text, "warning") == 0) {
+		*out = LOG_LEVEL_WARN;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	if ((size_t)level < sizeof(level_names) / sizeof(level_names[0]))
+		return level_names[level];
+	return "?";
+}
+
+__attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, int errnum,
+							    const char *fmt, va_list ap)
+{
+	char msg[2048];
+	char errbuf[128];
+
+	if (!log_enabled(level))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errnum) {
+		/* GNU strerror_r returns the message, which may not be errbuf. */
+		const char *etext = strerror_r(errnum, errbuf, sizeof(errbuf));
+
+		fprintf(stderr, "%s: %s: %s: %s\n", log_tag, log_level_name(level), msg, etext);
+	} else {
+		fprintf(stderr, "%s: %s: %s\n", log_tag, log_level_name(level), msg);
+	}
+}
+
+#define LOG_FN(name, level, with_errno)                                                       \
+	void name(const char *fmt, ...)                                                       \
+	{                                                                                     \
+		int saved = errno;                                                            \
+		va_list ap;                                                                   \
+		va_start(ap, fmt);                                                            \
+		log_emit(level, with_errno ? saved : 0, fmt, ap);                             \
+		va_end(ap);                                                                   \
+		errno = saved;                                                                \
+	}
+
+LOG_FN(log_error, LOG_LEVEL_ERROR, 1)
+LOG_FN(log_errorx, LOG_LEVEL_ERROR, 0)
+LOG_FN(log_warn, LOG_LEVEL_WARN, 1)
+LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
+LOG_FN(log_info, LOG_LEVEL_INFO, 0)
+LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERROR, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log: one line per event on stderr, which dockerd keeps in its own log tagged with the
+ * plugin ID. Modelled on relayd's log.c: log_warn appends the errno text, log_warnx does
+ * not, log_debug is gated by the level. Thread-safe: each call is one fprintf.
+ */
+#ifndef SHARED_LOG_H
+#define SHARED_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* Set the program tag (borrowed, must outlive logging) and the level. Default: info. */
+void log_init(const char *tag, enum log_level level);
+enum log_level log_get_level(void);
+bool log_enabled(enum log_level level);
+
+/* "error", "warn", "info" or "debug" (case-insensitive). Returns 0 or -EINVAL. */
+int log_level_parse(const char *text, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/* log_warn/log_error append ": <strerror(errno)>"; the x variants do not. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only main.c may call these, and only while starting. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

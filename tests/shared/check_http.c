@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Transport tests for shared/http_server through a real unix socket, speaking HTTP the
+ * way dockerd does: empty Host, empty bodies for argument-less calls, keep-alive,
+ * parallel calls, and errors as 500 + {"Err": ...}.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "testlib.h"
+
+static const char *server_bin;
+static char *dir;
+static char sock[100];
+static pid_t pid;
+
+static void start_server(void)
+{
+	char *argv[] = {(char *)server_bin, sock, NULL};
+
+	dir = tl_tmpdir("check_http");
+	ck_assert_ptr_nonnull(dir);
+	snprintf(sock, sizeof(sock), "%s/sub/echo.sock", dir);
+	pid = tl_spawn(argv, NULL, NULL);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_msg(tl_wait_until(10000, pid, tl_socket_ready, sock), "socket never came up");
+}
+
+static void stop_server(void)
+{
+	int st = tl_stop(pid, SIGTERM, 10000);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server exit status %d", st);
+	ck_assert_int_ne(access(sock, F_OK), 0);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(test_echo_empty_and_body)
+{
+	int status;
+	json_t *j;
+
+	j = tl_call(sock, "/Test.Echo", NULL, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert(json_is_object(json_object_get(j, "Echo")));
+	ck_assert_int_eq(json_object_size(json_object_get(j, "Echo")), 0);
+	json_decref(j);
+	j = tl_call(sock, "/Test.Echo", "{\"Name\":\"x\",\"Opts\":null}\n", &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "Echo"), "Name")), "x");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	int status;
+	json_t *j;
+	char *resp = NULL;
+	const char *get = "GET /Test.Echo HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n";
+
+	j = tl_call(sock, "/Test.Echo", "{\"Name\":", &status);
+	ck_assert_int_eq(status, 500);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "Err")), "malformed JSON"));
+	json_decref(j);
+	j = tl_call(sock, "/Test.Echo", "\"str\"", &status);
+	ck_assert_int_eq(status, 500);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")),
+			 "request body must be a JSON object, got string");
+	json_decref(j);
+	j = tl_call(sock, "/Test.Fail", "{}", &status);
+	ck_assert_int_eq(status, 500);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")), "refused on purpose");
+	json_decref(j);
+	j = tl_call(sock, "/Nope.Method", "{}", &status);
+	ck_assert_int_eq(status, 404);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")), "unknown endpoint /Nope.Method");
+	json_decref(j);
+	status = tl_http_raw(sock, get, strlen(get), &resp);
+	ck_assert_int_eq(status, 405);
+	ck_assert_ptr_nonnull(strstr(resp, "POST"));
+	free(resp);
+}
+END_TEST
+
+START_TEST(test_body_too_large)
+{
+	size_t n = (1u << 20) + 10;
+	char *big = malloc(n + 1);
+	int status;
+	json_t *j;
+
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = '\0';
+	j = tl_call(sock, "/Test.Echo", big, &status);
+	ck_assert_int_eq(status, 413);
+	ck_assert_ptr_nonnull(json_object_get(j, "Err"));
+	json_decref(j);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_keep_alive)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *req = "POST /Test.Echo HTTP/1.1\r\nHost: \r\nContent-Length: 0\r\n\r\n";
+	char buf[4096];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	for (int i = 0; i < 3; i++) {
+		ssize_t got = 0, n;
+
+		ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+		/* The reply body is {"Echo":{}}: read until it is complete. */
+		do {
+			n = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got, 0);
+			ck_assert_int_gt(n, 0);
+			got += n;
+			buf[got] = '\0';
+		} while (!strstr(buf, "{\"Echo\":{}}"));
+		ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 200"));
+	}
+	close(fd);
+}
+END_TEST
+
+static void *call_barrier(void *arg)
+{
+	int status;
+	json_t *j = tl_call(sock, "/Test.Barrier", NULL, &status);
+	bool met = status == 200 && json_is_true(json_object_get(j, "Met"));
+
+	(void)arg;
+	json_decref(j);
+	return (void *)(long)met;
+}
+
+START_TEST(test_parallel_calls)
+{
+	pthread_t t[3];
+	void *met;
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, call_barrier, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], &met);
+		ck_assert_msg(met, "call %d did not see three concurrent handlers", i);
+	}
+}
+END_TEST
+
+START_TEST(test_stale_socket_replaced)
+{
+	/* A second server on the same path takes over a stale socket file. */
+	int st = tl_stop(pid, SIGKILL, 1000);
+
+	(void)st;
+	ck_assert_int_eq(access(sock, F_OK), 0);
+	{
+		char *argv[] = {(char *)server_bin, sock, NULL};
+
+		pid = tl_spawn(argv, NULL, NULL);
+		ck_assert(tl_wait_until(10000, pid, tl_socket_ready, sock));
+	}
+	json_decref(tl_call(sock, "/Test.Echo", NULL, &st));
+	ck_assert_int_eq(st, 200);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	Suite *s = suite_create("http_server");
+	TCase *tc = tcase_create("socket");
+	SRunner *sr;
+	int failed;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s ECHO_SERVER_BINARY\n", argv[0]);
+		return 2;
+	}
+	server_bin = argv[1];
+	tcase_add_checked_fixture(tc, start_server, stop_server);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_echo_empty_and_body);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_body_too_large);
+	tcase_add_test(tc, test_keep_alive);
+	tcase_add_test(tc, test_parallel_calls);
+	tcase_add_test(tc, test_stale_socket_replaced);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for shared/: CIDR math, settings parsing, JSON helpers, atomic files. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <check.h>
+
+#include "atomic_file.h"
+#include "cidr.h"
+#include "config.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "testlib.h"
+
+static struct cidr P(const char *s)
+{
+	struct cidr c;
+	char err[256];
+
+	ck_assert_msg(cidr_parse(s, CIDR_PARSE_ALLOW_BARE, &c, err, sizeof(err)) == 0, "%s", err);
+	return c;
+}
+
+static const struct {
+	const char *in, *canon;
+	int flags;
+	int ret;
+} parse_cases[] = {
+	{"10.0.0.0/8", "10.0.0.0/8", 0, 0},
+	{"10.1.2.3/24", "10.1.2.3/24", 0, 0},
+	{"10.1.2.3/24", NULL, CIDR_PARSE_STRICT, -EINVAL},
+	{"10.1.2.0/24", "10.1.2.0/24", CIDR_PARSE_STRICT, 0},
+	{"10.1.2.3", NULL, 0, -EINVAL},
+	{"10.1.2.3", "10.1.2.3/32", CIDR_PARSE_ALLOW_BARE, 0},
+	{"10.1.2.0/33", NULL, 0, -EINVAL},
+	{"10.1.2.0/", NULL, 0, -EINVAL},
+	{"10.1.2.0/2x", NULL, 0, -EINVAL},
+	{"10.1.2.0/-1", NULL, 0, -EINVAL},
+	{"300.1.2.0/24", NULL, 0, -EINVAL},
+	{"", NULL, 0, -EINVAL},
+	{"fd00::/8", "fd00::/8", CIDR_PARSE_STRICT, 0},
+	{"FD00:0:0::1/64", "fd00::1/64", 0, 0},
+	{"fd00::/129", NULL, 0, -EINVAL},
+	{"::/0", "::/0", CIDR_PARSE_STRICT, 0},
+	{"0.0.0.0/0", "0.0.0.0/0", CIDR_PARSE_STRICT, 0},
+};
+
+START_TEST(test_cidr_parse)
+{
+	struct cidr c;
+	char err[256] = "", buf[CIDR_STRLEN];
+	int ret = cidr_parse(parse_cases[_i].in, parse_cases[_i].flags, &c, err, sizeof(err));
+
+	ck_assert_int_eq(ret, parse_cases[_i].ret);
+	if (ret == 0)
+		ck_assert_str_eq(cidr_format(&c, buf, sizeof(buf)), parse_cases[_i].canon);
+	else
+		ck_assert_msg(strstr(err, parse_cases[_i].in) || !*parse_cases[_i].in,
+			      "message names the input: %s", err);
+}
+END_TEST
+
+static const struct {
+	const char *a, *b;
+	bool overlaps, a_contains_b;
+} overlap_cases[] = {
+	{"10.0.0.0/8", "10.1.0.0/16", true, true},
+	{"10.1.0.0/16", "10.0.0.0/8", true, false},
+	{"10.0.0.0/24", "10.0.1.0/24", false, false},
+	{"10.0.0.0/23", "10.0.1.0/24", true, true},
+	{"10.0.0.5/24", "10.0.0.0/24", true, true},
+	{"0.0.0.0/0", "192.168.1.1/32", true, true},
+	{"fd00::/8", "fd12::/64", true, true},
+	{"fd00::/8", "10.0.0.0/8", false, false},
+	{"fe80::/64", "fe80::1/128", true, true},
+	{"2001:db8::/32", "2001:db9::/32", false, false},
+};
+
+START_TEST(test_cidr_overlaps)
+{
+	struct cidr a = P(overlap_cases[_i].a), b = P(overlap_cases[_i].b);
+
+	ck_assert(cidr_overlaps(&a, &b) == overlap_cases[_i].overlaps);
+	ck_assert(cidr_overlaps(&b, &a) == overlap_cases[_i].overlaps);
+	ck_assert(cidr_contains(&a, &b) == overlap_cases[_i].a_contains_b);
+}
+END_TEST
+
+START_TEST(test_cidr_next_and_network)
+{
+	struct cidr c = P("10.0.0.77/24"), n, last;
+	char buf[CIDR_STRLEN];
+
+	n = cidr_network(&c);
+	ck_assert_str_eq(cidr_format(&n, buf, sizeof(buf)), "10.0.0.0/24");
+	last = cidr_last(&c);
+	ck_assert_str_eq(cidr_format_addr(&last, buf, sizeof(buf)), "10.0.0.255");
+	ck_assert(cidr_next(&c, &n));
+	ck_assert_str_eq(cidr_format(&n, buf, sizeof(buf)), "10.0.1.0/24");
+	c = P("255.255.255.0/24");
+	ck_assert(!cidr_next(&c, &n));
+	c = P("255.255.254.0/24");
+	ck_assert(cidr_next(&c, &n));
+	ck_assert_str_eq(cidr_format(&n, buf, sizeof(buf)), "255.255.255.0/24");
+	c = P("fd00:0:0:ffff::/64");
+	ck_assert(cidr_next(&c, &n));
+	ck_assert_str_eq(cidr_format(&n, buf, sizeof(buf)), "fd00:0:1::/64");
+	c = P("ffff:ffff:ffff:ffff::/64");
+	ck_assert(!cidr_next(&c, &n));
+	ck_assert(cidr_size(&c) == (cidr_u128)1 << 64);
+	c = P("10.0.0.0/30");
+	ck_assert(cidr_size(&c) == 4);
+	c = P("0.0.0.0/0");
+	ck_assert(!cidr_next(&c, &n));
+	ck_assert(cidr_size(&c) == (cidr_u128)1 << 32);
+}
+END_TEST
+
+START_TEST(test_cidr_u128_roundtrip)
+{
+	struct cidr c = P("10.1.2.3/24"), r;
+
+	ck_assert(cidr_to_u128(&c) == 0x0a010203u);
+	r = cidr_from_u128(AF_INET, cidr_to_u128(&c) + 1, 24);
+	ck_assert(cidr_equal(&r, &(struct cidr){.family = AF_INET, .addr = {10, 1, 2, 4}, .prefix = 24}));
+	c = P("fd00::ff/64");
+	r = cidr_from_u128(AF_INET6, cidr_to_u128(&c) + 1, 64);
+	ck_assert(r.addr[15] == 0 && r.addr[14] == 1 && r.addr[0] == 0xfd);
+	ck_assert_int_lt(cidr_cmp(&(struct cidr){.family = AF_INET, .addr = {10}, .prefix = 8}, &r), 0);
+}
+END_TEST
+
+START_TEST(test_config)
+{
+	char *env[] = {"A=42", "B=", "C=yes", "D=abc", "LOG=Debug", "X=-1", NULL};
+	static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+	char err[256];
+	unsigned long v;
+	bool b;
+	int choice;
+
+	ck_assert_ptr_null(config_env_get(env, "Z"));
+	ck_assert_str_eq(config_env_get(env, "A"), "42");
+	ck_assert_int_eq(config_get_uint(env, "A", 1, 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, 42);
+	ck_assert_int_eq(config_get_uint(env, "B", 7, 0, 100, &v, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, 7);
+	ck_assert_int_eq(config_get_uint(env, "A", 1, 0, 10, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "A=42: expected a whole number from 0 to 10");
+	ck_assert_int_eq(config_get_uint(env, "X", 1, 0, 10, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(config_get_uint(env, "D", 1, 0, 10, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(config_get_bool(env, "C", false, &b, err, sizeof(err)), 0);
+	ck_assert(b);
+	ck_assert_int_eq(config_get_bool(env, "D", false, &b, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "D=abc"));
+	ck_assert_int_eq(config_get_choice(env, "LOG", levels, 2, &choice, err, sizeof(err)), 0);
+	ck_assert_int_eq(choice, 3);
+	ck_assert_int_eq(config_get_choice(env, "D", levels, 2, &choice, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "D=abc: expected one of error, warn, info, debug");
+}
+END_TEST
+
+START_TEST(test_log_level_parse)
+{
+	enum log_level l;
+
+	ck_assert_int_eq(log_level_parse("DEBUG", &l), 0);
+	ck_assert_int_eq(l, LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(log_level_parse("warning", &l), 0);
+	ck_assert_int_eq(l, LOG_LEVEL_WARN);
+	ck_assert_int_eq(log_level_parse("loud", &l), -EINVAL);
+	ck_assert_int_eq(log_level_parse(NULL, &l), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_jsonutil_request)
+{
+	char err[256];
+	json_t *j;
+	const char *s;
+	json_t *o;
+	bool b;
+
+	j = jsonutil_parse_request("", 0, err, sizeof(err));
+	ck_assert(json_is_object(j) && json_object_size(j) == 0);
+	json_decref(j);
+	j = jsonutil_parse_request("{\"a\":1,\"a\":2}\n", 14, err, sizeof(err));
+	ck_assert_ptr_null(j);
+	ck_assert_ptr_nonnull(strstr(err, "malformed JSON"));
+	j = jsonutil_parse_request("[1]", 3, err, sizeof(err));
+	ck_assert_ptr_null(j);
+	ck_assert_str_eq(err, "request body must be a JSON object, got array");
+	j = jsonutil_parse_request("{\"Name\":\"v\",\"Opts\":null,\"N\":3,\"B\":true}\n", 39, err,
+				   sizeof(err));
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(jsonutil_get_string(j, "Name", true, &s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s, "v");
+	ck_assert_int_eq(jsonutil_get_object(j, "Opts", false, &o, err, sizeof(err)), 0);
+	ck_assert_ptr_null(o);
+	ck_assert_int_eq(jsonutil_get_object(j, "Opts", true, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(jsonutil_get_string(j, "N", false, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "N: expected a string, got number");
+	ck_assert_int_eq(jsonutil_get_bool(j, "B", false, &b, err, sizeof(err)), 0);
+	ck_assert(b);
+	ck_assert_int_eq(jsonutil_get_bool(j, "Name", false, &b, err, sizeof(err)), -EINVAL);
+	json_decref(j);
+	j = jsonutil_error("bad %s", "thing");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")), "bad thing");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_atomic_files)
+{
+	char *dir = tl_tmpdir("check_shared");
+	char path[600], sub[512], err[256];
+	char *data = NULL;
+	size_t len = 0;
+	json_t *j = NULL, *back = NULL;
+	struct stat st;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(sub, sizeof(sub), "%s/a/b/c", dir);
+	ck_assert_int_eq(atomic_file_mkdirs(sub, 0700), 0);
+	ck_assert_int_eq(atomic_file_mkdirs(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/state.json", sub);
+	ck_assert_int_eq(atomic_file_read(path, 100, &data, &len), -ENOENT);
+	ck_assert_int_eq(jsonutil_load(path, &j, err, sizeof(err)), -ENOENT);
+	j = json_pack("{s:i,s:[s]}", "n", 5, "l", "x");
+	ck_assert_int_eq(jsonutil_save(path, j), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(jsonutil_load(path, &back, err, sizeof(err)), 0);
+	ck_assert(json_equal(j, back));
+	json_decref(back);
+	ck_assert_int_eq(atomic_file_read(path, 5, &data, &len), -EFBIG);
+	ck_assert_int_eq(atomic_file_write(path, "not json", 8, 0600), 0);
+	ck_assert_int_eq(atomic_file_read(path, 100, &data, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_str_eq(data, "not json");
+	free(data);
+	ck_assert_int_eq(jsonutil_load(path, &back, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, path));
+	json_decref(j);
+	tl_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *shared_suite(void)
+{
+	Suite *s = suite_create("shared");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_cidr_parse, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
+	tcase_add_loop_test(tc, test_cidr_overlaps, 0,
+			    sizeof(overlap_cases) / sizeof(overlap_cases[0]));
+	tcase_add_test(tc, test_cidr_next_and_network);
+	tcase_add_test(tc, test_cidr_u128_roundtrip);
+	tcase_add_test(tc, test_config);
+	tcase_add_test(tc, test_log_level_parse);
+	tcase_add_test(tc, test_jsonutil_request);
+	tcase_add_test(tc, test_atomic_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(shared_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
