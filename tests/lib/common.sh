@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# common.sh - shell helpers every test script uses.  Source it (bash only):
+#
+#     . "$PROJECT_SOURCE_DIR/tests/lib/common.sh"
+#     require_root; require_cmd ip nft ganesha.nfsd:nfs-ganesha
+#     tl_defer "echo cleaning up"           # run at exit, last registered first
+#     tl_on_fail "tail -20 /tmp/x/log"      # run at exit only when the test failed
+#     wait_until 5 test -S /tmp/x/sock      # poll every 0.1 s, fail after 5 s
+#     tl_fail "what went wrong"             # print FAIL: ... and exit 1
+#     tl_skip "why this cannot run here"    # print SKIP: ... and exit 77
+#
+# Sourcing installs an EXIT trap (and INT/TERM/HUP traps that exit through it).
+# Do not set your own EXIT trap: register cleanups with tl_defer instead, so every
+# library (netns, ganesha, dockerd, registry) cleans up what it started, in reverse
+# order, even when the test fails half-way.
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (ctest SKIP_RETURN_CODE 77).
+
+if [ -n "${_TL_COMMON_SH:-}" ]; then return 0; fi
+_TL_COMMON_SH=1
+
+TL_CLEANUPS=()     # commands run at exit, LIFO
+TL_FAIL_HOOKS=()   # commands run at exit when the status is neither 0 nor 77
+TL_STATUS=0        # exit status seen by the hooks
+
+# tl_log MSG... : timestamped progress line on stderr
+tl_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
+
+# tl_ok MSG... : one passed check
+tl_ok() { printf 'ok   %s\n' "$*"; }
+
+# tl_fail MSG... : print FAIL and exit 1 (cleanups still run)
+tl_fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+# tl_skip REASON... : print SKIP and exit 77 (ctest reports the test as skipped)
+tl_skip() {
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+
+# tl_defer CMD : eval CMD at exit; registered last, run first
+tl_defer() { TL_CLEANUPS+=("$*"); }
+
+# tl_on_fail CMD : eval CMD at exit if the test failed (before the cleanups run)
+tl_on_fail() { TL_FAIL_HOOKS+=("$*"); }
+
+_tl_exit() {
+	TL_STATUS=$?
+	set +e
+	trap - EXIT INT TERM HUP
+	local i
+	if [ "$TL_STATUS" -ne 0 ] && [ "$TL_STATUS" -ne 77 ]; then
+		for ((i = 0; i < ${#TL_FAIL_HOOKS[@]}; i++)); do
+			eval "${TL_FAIL_HOOKS[i]}"
+		done
+	fi
+	for ((i = ${#TL_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${TL_CLEANUPS[i]}"
+	done
+	exit "$TL_STATUS"
+}
+trap _tl_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# require_root : skip unless running as root
+require_root() {
+	[ "$(id -u)" -eq 0 ] || tl_skip "needs root (network namespaces, mounts, daemons)"
+}
+
+# require_cmd CMD[:PACKAGE]... : skip unless every command is on PATH
+# (or an absolute path that is executable); PACKAGE is named in the message.
+require_cmd() {
+	local spec cmd pkg
+	for spec in "$@"; do
+		cmd=${spec%%:*}
+		pkg=${spec#*:}
+		[ "$pkg" = "$spec" ] && pkg=""
+		if ! command -v "$cmd" >/dev/null 2>&1; then
+			tl_skip "missing command '$cmd'${pkg:+ (apt-get install $pkg)}"
+		fi
+	done
+}
+
+# require_netns : skip unless network namespaces can be created here
+require_netns() {
+	require_root
+	require_cmd ip:iproute2 nsenter:util-linux unshare:util-linux
+	unshare --net true 2>/dev/null || tl_skip "cannot create network namespaces (unshare --net failed)"
+}
+
+# tl_now_ms : milliseconds since the epoch, without forking
+tl_now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# _tl_secs_to_ms SECONDS : "2", "0.5", "1.25" -> milliseconds
+_tl_secs_to_ms() {
+	local s=$1 int frac
+	int=${s%%.*}
+	frac=""
+	[ "$int" != "$s" ] && frac=${s#*.}
+	frac=${frac}000
+	frac=${frac:0:3}
+	echo $((10#${int:-0} * 1000 + 10#$frac))
+}
+
+# wait_until [-p PID] [-q] SECONDS CMD ARGS... : run CMD every 0.1 s until it succeeds.
+# Fails (returns 1, with a message naming CMD and its last output) when SECONDS pass,
+# or at once if PID (-p) is no longer alive. -q: no message on failure.
+wait_until() {
+	local pid="" quiet=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-p) pid=$2; shift 2 ;;
+		-q) quiet=1; shift ;;
+		*) break ;;
+		esac
+	done
+	local secs=$1
+	shift
+	local deadline out
+	deadline=$(($(tl_now_ms) + $(_tl_secs_to_ms "$secs")))
+	while :; do
+		if out=$("$@" 2>&1); then
+			return 0
+		fi
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			[ "$quiet" = 1 ] || printf 'wait_until: process %s died while waiting for: %s\n' "$pid" "$*" >&2
+			return 1
+		fi
+		if [ "$(tl_now_ms)" -ge "$deadline" ]; then
+			if [ "$quiet" = 0 ]; then
+				printf 'wait_until: timed out after %s s waiting for: %s\n' "$secs" "$*" >&2
+				[ -n "$out" ] && printf '%s\n' "$out" | tail -5 | sed 's/^/  last output: /' >&2
+			fi
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# tl_tmpdir PREFIX : print a new directory /tmp/PREFIX.XXXXXX, removed at exit
+# (set TL_KEEP=1 to keep it for a post-mortem)
+tl_tmpdir() {
+	local d
+	d=$(mktemp -d "/tmp/$1.XXXXXX")
+	if [ "${TL_KEEP:-0}" != 1 ]; then
+		tl_defer "rm -rf '$d'"
+	else
+		tl_defer "echo 'kept $d' >&2"
+	fi
+	echo "$d"
+}
+
+# tl_project_dirs : set PROJECT_SOURCE_DIR / PROJECT_BUILD_DIR when ctest did not
+# (source dir from this file's location, build dir = SOURCE/build)
+tl_project_dirs() {
+	if [ -z "${PROJECT_SOURCE_DIR:-}" ]; then
+		PROJECT_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	fi
+	PROJECT_BUILD_DIR=${PROJECT_BUILD_DIR:-$PROJECT_SOURCE_DIR/build}
+	export PROJECT_SOURCE_DIR PROJECT_BUILD_DIR
+}
