@@ -135,3 +135,29 @@ ns_listening() {
 ns_can_reach() {
 	ns_exec "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
 }
+
+# shellcheck disable=SC2086  # split the dotted quad on purpose
+_ip2int() { local IFS=.; set -- $1; echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4)); }
+_int2ip() { echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"; }
+
+# cidr_network A.B.C.D/P : the network of an IPv4 address with prefix (10.0.0.1/24 -> 10.0.0.0/24)
+cidr_network() {
+	local a p m
+	a=$(_ip2int "${1%/*}")
+	p=${1#*/}
+	[ "$p" = "$1" ] && p=32
+	m=$(((0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF))
+	echo "$(_int2ip $((a & m)))/$p"
+}
+
+# cidr_overlaps A/P B/Q : true if the two IPv4 networks share an address
+cidr_overlaps() {
+	local a b p q m
+	a=$(_ip2int "${1%/*}") p=${1#*/}
+	b=$(_ip2int "${2%/*}") q=${2#*/}
+	[ "$p" = "$1" ] && p=32
+	[ "$q" = "$2" ] && q=32
+	[ "$q" -lt "$p" ] && p=$q
+	m=$(((0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF))
+	[ $((a & m)) -eq $((b & m)) ]
+}
