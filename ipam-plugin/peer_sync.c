@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: MIT
+/*
+ * peer_sync: the publisher/reader thread behind peer_sync.h. A round = collect this
+ * host's networks, write our document, list the others, keep the fresh ones. Rounds are
+ * serialised by round_lock; the copy the decisions read is guarded by copy_lock, which is
+ * never held across I/O.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "atomic_file.h"
+#include "log.h"
+#include "nfs_backend.h"
+#include "peer_sync.h"
+#include "peers.h"
+
+#define PEER_DIR ".openmpf-ipam-networks"
+#define PEER_DOC_MAX (4u << 20)
+#define PEER_NAMES_MAX 512
+
+struct peer_sync {
+	char location[PATH_MAX];
+	char node[HOSTNET_NODE_LEN];
+	unsigned long interval_s, stale_after_s;
+	bool nfs;
+	struct nfsb_target target; /* nfs: server and export */
+	char dir[PATH_MAX];	   /* directory mode: where the documents are */
+	peer_collect_fn collect;
+	void *collect_arg;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t round_lock;
+	pthread_mutex_t copy_lock; /* guards everything below */
+	pthread_cond_t wake;
+	bool stopping;
+	struct hostnet_list copy;
+	char peers[PEER_NAMES_MAX];   /* "n2, n3" */
+	char stale[PEER_NAMES_MAX];   /* "n4 (900 s)" */
+	bool reachable, ever_reached;
+	time_t last_ok;
+	char last_error[512];
+};
+
+/* ---------------------------------------------------------------- location parsing */
+
+/* nfs://server/export[?nfsport=N&mountport=N] into t. Returns 0 or -EINVAL. */
+static int parse_nfs_url(const char *url, struct nfsb_target *t, char *err, size_t errlen)
+{
+	const char *host = url + strlen("nfs://"), *path, *query;
+	unsigned long port;
+	char *end;
+
+	memset(t, 0, sizeof(*t));
+	t->version = 3;
+	t->timeout_s = 5;
+	path = strchr(host, '/');
+	if (!path || path == host || (size_t)(path - host) >= sizeof(t->server))
+		goto bad;
+	memcpy(t->server, host, (size_t)(path - host));
+	query = strchr(path, '?');
+	if ((query ? (size_t)(query - path) : strlen(path)) >= sizeof(t->export) ||
+	    (query ? query - path : (long)strlen(path)) < 2)
+		goto bad;
+	memcpy(t->export, path, query ? (size_t)(query - path) : strlen(path));
+	while (query && *query) {
+		query++;
+		if (strncmp(query, "nfsport=", 8) == 0 || strncmp(query, "mountport=", 10) == 0) {
+			bool nfsport = query[0] == 'n';
+
+			errno = 0;
+			port = strtoul(strchr(query, '=') + 1, &end, 10);
+			if (errno || port == 0 || port > 65535 || (*end && *end != '&'))
+				goto bad;
+			*(nfsport ? &t->nfs_port : &t->mount_port) = (unsigned int)port;
+			query = end;
+		} else {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "SHARED_NETWORKS=%s: expected nfs://SERVER/EXPORT[?nfsport=N&mountport=N], an "
+		 "absolute directory, or empty (off)",
+		 url);
+	return -EINVAL;
+}
+
+int peer_sync_location_check(const char *location, char *err, size_t errlen)
+{
+	struct nfsb_target t;
+
+	if (!location || !*location)
+		return 0;
+	if (strncmp(location, "nfs://", 6) == 0)
+		return parse_nfs_url(location, &t, err, errlen);
+	if (location[0] == '/' && strlen(location) < PATH_MAX - HOSTNET_NODE_LEN - 16)
+		return 0;
+	snprintf(err, errlen,
+		 "SHARED_NETWORKS=%s: expected nfs://SERVER/EXPORT[?nfsport=N&mountport=N], an "
+		 "absolute directory, or empty (off)",
+		 location);
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------------------- one round */
+
+/* What a round found; swapped into the instance at its end. */
+struct round {
+	struct hostnet_list found;
+	char peers[PEER_NAMES_MAX];
+	char stale[PEER_NAMES_MAX];
+	time_t ref; /* the store's clock: mtime of our own document just written */
+};
+
+static void names_add(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void names_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 3 >= len)
+		return;
+	if (used)
+		used += (size_t)snprintf(buf + used, len - used, ", ");
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* The node a file name stands for, or false for files that are not documents. */
+static bool doc_node(const char *name, char *node, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (n <= 5 || strcmp(name + n - 5, ".json") != 0 || n - 5 >= len)
+		return false;
+	memcpy(node, name, n - 5);
+	node[n - 5] = '\0';
+	return peers_node_name_valid(node);
+}
+
+/* Decode one peer's document text into r (or note it stale/broken). */
+static void take_doc(struct peer_sync *ps, struct round *r, const char *node, time_t mtime,
+		     const char *text, size_t len)
+{
+	json_error_t jerr;
+	char err[256];
+	size_t skipped = 0;
+	json_t *doc;
+	int n;
+
+	if (peers_is_stale(mtime, r->ref, ps->stale_after_s)) {
+		names_add(r->stale, sizeof(r->stale), "%s (%ld s)", node, (long)(r->ref - mtime));
+		return;
+	}
+	doc = json_loadb(text, len, 0, &jerr);
+	if (!doc) {
+		log_warnx("peers: %s: document of node %s does not parse: %s", ps->location, node,
+			  jerr.text);
+		return;
+	}
+	n = peers_decode(doc, node, &r->found, &skipped, err, sizeof(err));
+	json_decref(doc);
+	if (n < 0) {
+		log_warnx("peers: %s: document of node %s ignored: %s", ps->location, node, err);
+		return;
+	}
+	if (skipped)
+		log_debug("peers: node %s: %zu entries ignored", node, skipped);
+	names_add(r->peers, sizeof(r->peers), "%s", node);
+}
+
+/* Directory mode. */
+static int round_dir(struct peer_sync *ps, const char *text, struct round *r, char *err,
+		     size_t errlen)
+{
+	char path[PATH_MAX + 80], node[HOSTNET_NODE_LEN];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s.json", ps->dir, ps->node);
+	ret = atomic_file_mkdirs(ps->dir, 0755);
+	if (!ret)
+		ret = atomic_file_write(path, text, strlen(text), 0644);
+	if (!ret && stat(path, &st) < 0)
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen, "write %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	r->ref = st.st_mtime;
+	d = opendir(ps->dir);
+	if (!d) {
+		ret = -errno;
+		snprintf(err, errlen, "list %s: %s", ps->dir, strerror(-ret));
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (!doc_node(de->d_name, node, sizeof(node)) || strcmp(node, ps->node) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ps->dir, de->d_name);
+		if (stat(path, &st) < 0 || atomic_file_read(path, PEER_DOC_MAX, &buf, &len) < 0)
+			continue; /* removed meanwhile */
+		take_doc(ps, r, node, st.st_mtime, buf, len);
+		free(buf);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* NFS mode: collect names first (the listing callback must not issue more calls). */
+struct nfs_listing {
+	char (*names)[HOSTNET_NODE_LEN];
+	time_t *mtimes;
+	size_t n, cap;
+	const char *self;
+};
+
+static int nfs_list_cb(const char *name, const struct stat *st, void *arg)
+{
+	struct nfs_listing *l = arg;
+	char node[HOSTNET_NODE_LEN];
+
+	if (!S_ISREG(st->st_mode) || !doc_node(name, node, sizeof(node)) ||
+	    strcmp(node, l->self) == 0 || l->n == l->cap)
+		return 0;
+	snprintf(l->names[l->n], HOSTNET_NODE_LEN, "%s", node);
+	l->mtimes[l->n++] = st->st_mtime;
+	return 0;
+}
+
+static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, char *err,
+		     size_t errlen)
+{
+	struct nfs_listing l = {.cap = 1024, .self = ps->node};
+	char path[HOSTNET_NODE_LEN + 64];
+	struct nfsb *nb = NULL;
+	struct stat st;
+	int ret;
+
+	l.names = calloc(l.cap, sizeof(*l.names));
+	l.mtimes = calloc(l.cap, sizeof(*l.mtimes));
+	if (!l.names || !l.mtimes) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = nfsb_connect(&ps->target, -1, -1, &nb, err, errlen);
+	if (ret)
+		goto out;
+	/* 1777: under root_squash every node's plugin writes as the anonymous user. */
+	ret = nfsb_mkdir_p(nb, PEER_DIR, 01777, -1, -1, err, errlen);
+	snprintf(path, sizeof(path), "%s/%s.json", PEER_DIR, ps->node);
+	if (!ret)
+		ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err, errlen);
+	if (!ret)
+		ret = nfsb_stat(nb, path, &st, err, errlen);
+	if (!ret)
+		ret = nfsb_list_dir(nb, PEER_DIR, nfs_list_cb, &l, err, errlen);
+	if (ret)
+		goto out;
+	r->ref = st.st_mtime;
+	for (size_t i = 0; i < l.n; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+
+		snprintf(path, sizeof(path), "%s/%s.json", PEER_DIR, l.names[i]);
+		if (peers_is_stale(l.mtimes[i], r->ref, ps->stale_after_s)) {
+			take_doc(ps, r, l.names[i], l.mtimes[i], "", 0);
+			continue;
+		}
+		ret = nfsb_read_file(nb, path, PEER_DOC_MAX, &buf, &len, err, errlen);
+		if (ret == -ENOENT)
+			continue; /* removed meanwhile */
+		if (ret)
+			goto out;
+		take_doc(ps, r, l.names[i], l.mtimes[i], buf, len);
+		free(buf);
+	}
+	ret = 0;
+out:
+	nfsb_close(nb);
+	free(l.names);
+	free(l.mtimes);
+	return ret;
+}
+
+/* Swap a finished round in, or note the failure; log only changes of state. */
+static void round_finish(struct peer_sync *ps, struct round *r, int ret, const char *err)
+{
+	char prev_stale[PEER_NAMES_MAX];
+
+	pthread_mutex_lock(&ps->copy_lock);
+	if (ret) {
+		if (ps->reachable || !ps->ever_reached || strcmp(ps->last_error, err) != 0)
+			log_warnx("peers: shared networks %s unreachable (%s): choosing with this "
+				  "node's networks and the last copy of %zu peer networks",
+				  ps->location, err, ps->copy.n);
+		ps->reachable = false;
+		ps->ever_reached = true;
+		snprintf(ps->last_error, sizeof(ps->last_error), "%s", err);
+		pthread_mutex_unlock(&ps->copy_lock);
+		hostnet_list_fini(&r->found);
+		return;
+	}
+	if (!ps->reachable)
+		log_info("peers: shared networks %s reachable: published as node %s", ps->location,
+			 ps->node);
+	if (strcmp(ps->peers, r->peers) != 0)
+		log_info("peers: networks of %zu entries from nodes [%s]", r->found.n, r->peers);
+	snprintf(prev_stale, sizeof(prev_stale), "%s", ps->stale);
+	if (strcmp(prev_stale, r->stale) != 0 && r->stale[0])
+		log_info("peers: ignoring departed nodes (no update for over %lu s): %s",
+			 ps->stale_after_s, r->stale);
+	hostnet_list_fini(&ps->copy);
+	ps->copy = r->found;
+	snprintf(ps->peers, sizeof(ps->peers), "%s", r->peers);
+	snprintf(ps->stale, sizeof(ps->stale), "%s", r->stale);
+	ps->reachable = ps->ever_reached = true;
+	ps->last_ok = time(NULL);
+	ps->last_error[0] = '\0';
+	pthread_mutex_unlock(&ps->copy_lock);
+}
+
+static int do_round(struct peer_sync *ps, char *err, size_t errlen)
+{
+	struct hostnet_list local = {0};
+	struct round r = {0};
+	json_t *doc = NULL;
+	char *text = NULL;
+	int ret;
+
+	pthread_mutex_lock(&ps->round_lock);
+	ret = ps->collect(ps->collect_arg, &local);
+	if (ret) {
+		snprintf(err, errlen, "reading this host's networks: %s", strerror(-ret));
+		goto out;
+	}
+	doc = peers_encode(ps->node, time(NULL), &local);
+	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (!text) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	ret = ps->nfs ? round_nfs(ps, text, &r, err, errlen) : round_dir(ps, text, &r, err, errlen);
+out:
+	round_finish(ps, &r, ret, err);
+	pthread_mutex_unlock(&ps->round_lock);
+	free(text);
+	json_decref(doc);
+	hostnet_list_fini(&local);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- thread and API */
+
+static void *sync_main(void *arg)
+{
+	struct peer_sync *ps = arg;
+	char err[512];
+	struct timespec until;
+
+	pthread_mutex_lock(&ps->copy_lock);
+	while (!ps->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)ps->interval_s;
+		while (!ps->stopping &&
+		       pthread_cond_timedwait(&ps->wake, &ps->copy_lock, &until) != ETIMEDOUT)
+			;
+		if (ps->stopping)
+			break;
+		pthread_mutex_unlock(&ps->copy_lock);
+		do_round(ps, err, sizeof(err));
+		pthread_mutex_lock(&ps->copy_lock);
+	}
+	pthread_mutex_unlock(&ps->copy_lock);
+	return NULL;
+}
+
+struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_collect_fn collect,
+				  void *arg, char *err, size_t errlen)
+{
+	struct peer_sync *ps = NULL;
+	pthread_condattr_t ca;
+	char rerr[512];
+
+	if (!cfg->location || !*cfg->location) {
+		snprintf(err, errlen, "SHARED_NETWORKS is empty");
+		return NULL;
+	}
+	if (!peers_node_name_valid(cfg->node)) {
+		snprintf(err, errlen,
+			 "NODE_NAME=%s: expected 1-63 characters of A-Z a-z 0-9 _ . - (not "
+			 "starting with a dot)",
+			 cfg->node ? cfg->node : "");
+		return NULL;
+	}
+	if (peer_sync_location_check(cfg->location, err, errlen) < 0)
+		return NULL;
+	ps = calloc(1, sizeof(*ps));
+	if (!ps) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(ps->location, sizeof(ps->location), "%s", cfg->location);
+	snprintf(ps->node, sizeof(ps->node), "%s", cfg->node);
+	ps->interval_s = cfg->interval_s ? cfg->interval_s : 1;
+	ps->stale_after_s = cfg->stale_after_s;
+	ps->collect = collect;
+	ps->collect_arg = arg;
+	ps->nfs = strncmp(cfg->location, "nfs://", 6) == 0;
+	if (ps->nfs) {
+		parse_nfs_url(cfg->location, &ps->target, err, errlen);
+		ps->target.timeout_s = cfg->timeout_s ? (unsigned int)cfg->timeout_s : 5;
+	} else {
+		snprintf(ps->dir, sizeof(ps->dir), "%s", cfg->location);
+	}
+	pthread_mutex_init(&ps->round_lock, NULL);
+	pthread_mutex_init(&ps->copy_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ps->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	/* A failed first round is logged and is not fatal: the place may come back later. */
+	do_round(ps, rerr, sizeof(rerr));
+	if (pthread_create(&ps->thread, NULL, sync_main, ps) != 0) {
+		snprintf(err, errlen, "cannot start the shared-networks thread");
+		peer_sync_stop(ps);
+		return NULL;
+	}
+	ps->thread_started = true;
+	return ps;
+}
+
+void peer_sync_stop(struct peer_sync *ps)
+{
+	if (!ps)
+		return;
+	if (ps->thread_started) {
+		pthread_mutex_lock(&ps->copy_lock);
+		ps->stopping = true;
+		pthread_cond_broadcast(&ps->wake);
+		pthread_mutex_unlock(&ps->copy_lock);
+		pthread_join(ps->thread, NULL);
+	}
+	hostnet_list_fini(&ps->copy);
+	pthread_cond_destroy(&ps->wake);
+	pthread_mutex_destroy(&ps->copy_lock);
+	pthread_mutex_destroy(&ps->round_lock);
+	free(ps);
+}
+
+int peer_sync_snapshot(struct peer_sync *ps, struct hostnet_list *out)
+{
+	int n = 0;
+
+	if (!ps)
+		return 0;
+	pthread_mutex_lock(&ps->copy_lock);
+	for (size_t i = 0; i < ps->copy.n; i++) {
+		if (hostnet_list_add(out, &ps->copy.v[i]) < 0) {
+			n = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&ps->copy_lock);
+	return n;
+}
+
+int peer_sync_refresh(struct peer_sync *ps, char *err, size_t errlen)
+{
+	if (!ps)
+		return 0;
+	return do_round(ps, err, errlen);
+}
+
+void peer_sync_describe(struct peer_sync *ps, char *buf, size_t len)
+{
+	if (!ps) {
+		snprintf(buf, len, "shared networks: off (SHARED_NETWORKS empty)");
+		return;
+	}
+	pthread_mutex_lock(&ps->copy_lock);
+	snprintf(buf, len, "shared networks %s as node %s: %s; peers [%s]; departed [%s]%s%s",
+		 ps->location, ps->node, ps->reachable ? "reachable" : "UNREACHABLE", ps->peers,
+		 ps->stale, ps->last_error[0] ? "; last error: " : "", ps->last_error);
+	pthread_mutex_unlock(&ps->copy_lock);
+}
