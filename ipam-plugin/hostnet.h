@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostnet: the networks a host uses (interface subnets and routes), as read through
+ * netlink and, later, as published by other nodes. Pure value code: a growable array,
+ * the filter of what never counts (default route, link-local, multicast, loopback) and
+ * the one-line description used in log lines and error messages.
+ */
+#ifndef IPAM_HOSTNET_H
+#define IPAM_HOSTNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+
+enum hostnet_kind {
+	HOSTNET_ADDR,  /* an interface address: net is its subnet, addr the address itself */
+	HOSTNET_ROUTE, /* a route: net is its destination, addr its gateway (family 0: none) */
+};
+
+#define HOSTNET_NODE_LEN 64
+#define HOSTNET_DEV_LEN 16 /* IFNAMSIZ */
+
+struct hostnet {
+	enum hostnet_kind kind;
+	struct cidr net;  /* host bits cleared */
+	struct cidr addr; /* see kind */
+	char dev[HOSTNET_DEV_LEN];
+	uint32_t table; /* routes: routing table id (254 main, 255 local) */
+	char node[HOSTNET_NODE_LEN]; /* "" for this host, else the node that published it */
+};
+
+struct hostnet_list {
+	struct hostnet *v;
+	size_t n, cap;
+};
+
+/* Append a copy of h. Returns 0 or -ENOMEM. */
+int hostnet_list_add(struct hostnet_list *l, const struct hostnet *h);
+/* Free the array and zero the list. NULL-safe. */
+void hostnet_list_fini(struct hostnet_list *l);
+
+/*
+ * True for prefixes that never count as a host network: default routes (prefix 0),
+ * loopback 127.0.0.0/8 and ::1, IPv6 link-local fe80::/10 and multicast ff00::/8 (and
+ * IPv4 multicast 224.0.0.0/4).
+ */
+bool hostnet_ignored(const struct cidr *net);
+
+/*
+ * One-line description into buf, e.g. "interface eth1 10.0.0.5/24" or
+ * "route 10.1.0.0/16 via 198.18.0.1 dev veth0 table main", with " on node N" for a
+ * published entry. Returns buf.
+ */
+char *hostnet_describe(const struct hostnet *h, char *buf, size_t len);
+
+/* "main", "local", "default" or the number. Returns buf. */
+char *hostnet_table_name(uint32_t table, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipam-plugin: the Docker IPAM driver process and its operator CLI.
+ *
+ *   ipam-plugin [serve] [--socket PATH] [--state-dir DIR]
+ *   ipam-plugin check CIDR [--state-dir DIR]
+ *   ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]
+ *
+ * Settings come from the environment (see settings.h). Serving stops cleanly on SIGTERM
+ * or SIGINT: the HTTP server drains running requests; every change is already on disk.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "atomic_file.h"
+#include "http_server.h"
+#include "ipam_api.h"
+#include "log.h"
+#include "netlink.h"
+#include "settings.h"
+
+#define DEFAULT_SOCKET "/run/docker/plugins/ipam.sock"
+
+extern char **environ;
+
+static int netlink_hostnets(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+{
+	(void)arg;
+	return netlink_read_hostnets(out, err, errlen);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
+		   "       ipam-plugin check CIDR [--state-dir DIR]\n"
+		   "       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
+		   "settings (environment): POOLS=%s POOLS6=%s EXCLUDE= LOG_LEVEL=info "
+		   "STATE_DIR=%s\n",
+		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_STATE_DIR);
+}
+
+struct args {
+	const char *verb;
+	const char *socket;
+	const char *state_dir;
+	const char *size;
+	const char *cidr;
+	bool v6;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"state-dir", required_argument, NULL, 'd'},
+		{"size", required_argument, NULL, 'n'},
+		{"v6", no_argument, NULL, '6'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->verb = "serve";
+	a->socket = DEFAULT_SOCKET;
+	if (argc > 1 && argv[1][0] != '-') {
+		a->verb = argv[1];
+		argv++;
+		argc--;
+	}
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			a->socket = optarg;
+			break;
+		case 'd':
+			a->state_dir = optarg;
+			break;
+		case 'n':
+			a->size = optarg;
+			break;
+		case '6':
+			a->v6 = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+	}
+	if (strcmp(a->verb, "check") == 0) {
+		if (optind != argc - 1)
+			return -EINVAL;
+		a->cidr = argv[optind];
+		return 0;
+	}
+	if (optind != argc)
+		return -EINVAL;
+	if (strcmp(a->verb, "serve") && strcmp(a->verb, "suggest"))
+		return -EINVAL;
+	return 0;
+}
+
+static int serve(const struct args *a, const struct settings *cfg, const char *state_dir)
+{
+	char err[1024], line[4096];
+	struct http_server *srv;
+	struct ipam ip;
+	sigset_t set;
+	int sig, ret;
+
+	/* Block the stop signals before any thread exists, so that only sigwait sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	json_object_seed(0);
+
+	ret = atomic_file_mkdirs(state_dir, 0700);
+	if (ret < 0) {
+		errno = -ret;
+		fatal("cannot create state directory %s", state_dir);
+	}
+	ret = ipam_init(&ip, cfg, state_dir, netlink_hostnets, NULL, err, sizeof(err));
+	if (ret < 0)
+		fatalx("cannot load state: %s", err);
+	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
+	log_info("state: %d pools loaded from %s", ret, state_dir);
+	srv = http_server_start(a->socket, ipam_routes, ipam_nroutes, &ip, err, sizeof(err));
+	if (!srv)
+		fatalx("cannot serve on %s: %s", a->socket, err);
+	log_info("serving the IpamDriver API on %s (address spaces %s, %s)", a->socket,
+		 IPAM_LOCAL_SPACE, IPAM_GLOBAL_SPACE);
+	do {
+		ret = sigwait(&set, &sig);
+	} while (ret != 0);
+	log_info("signal %d: stopping", sig);
+	http_server_stop(srv);
+	ipam_fini(&ip);
+	log_info("stopped; state is in %s", state_dir);
+	return 0;
+}
+
+static int cli_check(const struct args *a, const struct settings *cfg, const char *state_dir)
+{
+	struct pa_reasons culprits = {0};
+	char err[1024], c[CIDR_STRLEN];
+	struct cidr net, sug;
+	struct ipam ip;
+	bool has_sug;
+	int ret;
+
+	if (cidr_parse(a->cidr, CIDR_PARSE_STRICT, &net, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipam-plugin check: %s\n", err);
+		return 2;
+	}
+	if (ipam_init(&ip, cfg, state_dir, netlink_hostnets, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipam-plugin check: cannot load state: %s\n", err);
+		ipam_fini(&ip);
+		return 2;
+	}
+	ret = ipam_explain_check(&ip, &net, &culprits, &sug, &has_sug, err, sizeof(err));
+	cidr_format(&net, c, sizeof(c));
+	if (ret < 0) {
+		fprintf(stderr, "ipam-plugin check: %s\n", err);
+		ret = 2;
+	} else if (ret == 0) {
+		printf("%s is free: it overlaps no host interface or route, excluded range or "
+		       "pool in use\n",
+		       c);
+	} else {
+		printf("%s collides with %d network%s:\n", c, ret, ret == 1 ? "" : "s");
+		for (size_t i = 0; i < culprits.n; i++)
+			printf("  %s\n", culprits.line[i]);
+		if (culprits.dropped)
+			printf("  ... and %zu more\n", culprits.dropped);
+		if (has_sug)
+			printf("suggestion: %s\n", cidr_format(&sug, c, sizeof(c)));
+		else
+			printf("suggestion: none (no free /%u in the candidate ranges)\n",
+			       net.prefix);
+		ret = 1;
+	}
+	pa_reasons_fini(&culprits);
+	ipam_fini(&ip);
+	return ret;
+}
+
+static int cli_suggest(const struct args *a, const struct settings *cfg, const char *state_dir)
+{
+	int family = a->v6 ? AF_INET6 : AF_INET;
+	struct pa_reasons why = {0};
+	char err[1024], c[CIDR_STRLEN];
+	unsigned int size = 0;
+	struct cidr out;
+	struct ipam ip;
+	int ret;
+
+	if (a->size) {
+		const struct pa_range *r = a->v6 ? cfg->pools6 : cfg->pools;
+		size_t n = a->v6 ? cfg->npools6 : cfg->npools;
+
+		if (settings_parse_size(a->size, family, r, n, &size, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ipam-plugin suggest: --%s\n", err);
+			return 2;
+		}
+	}
+	if (ipam_init(&ip, cfg, state_dir, netlink_hostnets, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipam-plugin suggest: cannot load state: %s\n", err);
+		ipam_fini(&ip);
+		return 2;
+	}
+	ret = ipam_explain_suggest(&ip, family, size, &out, &why, err, sizeof(err));
+	for (size_t i = 0; i < why.n; i++)
+		fprintf(stderr, "%s\n", why.line[i]);
+	if (why.dropped)
+		fprintf(stderr, "... and %zu more\n", why.dropped);
+	if (ret < 0) {
+		fprintf(stderr, "ipam-plugin suggest: %s\n", err);
+		ret = 1;
+	} else {
+		printf("%s\n", cidr_format(&out, c, sizeof(c)));
+	}
+	pa_reasons_fini(&why);
+	ipam_fini(&ip);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct settings cfg;
+	struct args a;
+	char err[1024];
+	const char *state_dir;
+
+	if (parse_args(argc, argv, &a) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (settings_parse(environ, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipam-plugin: invalid setting: %s\n", err);
+		return 2;
+	}
+	/* --state-dir wins over STATE_DIR, and the logged settings say so. */
+	if (a.state_dir)
+		snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", a.state_dir);
+	state_dir = cfg.state_dir;
+	if (strcmp(a.verb, "serve") == 0) {
+		log_init("ipam-plugin", cfg.log_level);
+		return serve(&a, &cfg, state_dir);
+	}
+	log_init("ipam-plugin", LOG_LEVEL_WARN);
+	if (strcmp(a.verb, "check") == 0)
+		return cli_check(&a, &cfg, state_dir);
+	return cli_suggest(&a, &cfg, state_dir);
+}
