@@ -70,8 +70,9 @@ int nfsb_target_url(const struct nfsb_target *t, char *buf, size_t buflen);
 int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out,
 		 char *err, size_t errlen);
 
-/* Unmount-free close of a connection (NULL-safe). Files still open on it must have been
- * closed with nfsb_file_close() before. */
+/* Close a connection (NULL-safe). Files still open on it are closed and become orphans:
+ * their struct nfsb_file stays with its owner, I/O on it returns -EBADF, and
+ * nfsb_file_close() (with any nb, or NULL) just frees it. */
 void nfsb_close(struct nfsb *nb);
 
 /* Identity (AUTH_SYS uid/gid) for the calls that follow on this connection. Cheap: each
@@ -168,7 +169,8 @@ int nfsb_mknod(struct nfsb *nb, const char *path, mode_t mode, dev_t rdev);
  */
 int nfsb_file_open(struct nfsb *nb, const char *path, int flags, mode_t mode,
 		   struct nfsb_file **out);
-/* Free the handle (NFSv3 has no CLOSE: no network traffic unless data is cached). NULL-safe. */
+/* Free the handle (NFSv3 has no CLOSE: no network traffic). NULL-safe; nb is the connection
+ * the file was opened on, or anything (even NULL) for an orphan (see nfsb_close). */
 void nfsb_file_close(struct nfsb *nb, struct nfsb_file *f);
 /* pread/pwrite of any size (libnfs cuts at the server's rtmax/wtmax, 1 MiB on ganesha).
  * Return bytes done or -errno. */

@@ -1,0 +1,1021 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuse_fs: one FUSE file system per mounted volume, served from an NFS export through a
+ * pool of nfs_backend connections; see fuse_fs.h.
+ *
+ * Design:
+ * - libnfs 4.0 is not thread-safe, so each connection (struct volfs_conn) is used by one
+ *   FUSE worker at a time: a worker takes a free connection for one operation (conn_get)
+ *   and gives it back (conn_put). A slow call holds one connection; the others keep going.
+ * - libnfs file handles belong to the context that opened them. An open file keeps one
+ *   handle per connection, opened lazily by path on the connection a request happens to
+ *   get (NFSv3 OPEN is just LOOKUP: no server state, so several handles are harmless), and
+ *   prefers the connection it used last, so a single-threaded reader or writer stays on
+ *   one connection and pays the lookup once. A handle remembers the generation of its
+ *   connection: after a reconnect it is an orphan and the file is re-opened by path.
+ * - Outages: nfs_backend bounds every call by the timeout and marks the connection broken
+ *   on a transport error; conn_put closes it and the next user reconnects. While the server
+ *   is down only one request at a time tries to reconnect; the others fail at once with
+ *   EIO instead of queueing behind it. A request that fails at once on a connection that
+ *   was already dead (server restarted) is retried on a fresh connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse.h>
+
+#include "fuse_fs.h"
+#include "log.h"
+#include "nfs_backend.h"
+
+#define VOLFS_POOL_DEFAULT 4
+#define VOLFS_POOL_MAX 16
+#define VOLFS_IO_MAX (1024 * 1024)	/* FUSE max_write/max_read = libnfs/ganesha wtmax */
+#define VOLFS_RETRY_WINDOW_MS 1000	/* failures faster than this were dead sockets */
+
+struct volfs_conn {
+	struct nfsb *nb;	/* NULL: not connected (yet, or since an error) */
+	unsigned int gen;	/* bumped on every new nb: older file handles are orphans */
+	bool busy;
+};
+
+struct volfs {
+	char *mountpoint;
+	char *root;			/* "/subdir" inside the export, "" for the export root */
+	char *fsname;
+	struct nfsb_target target;
+	struct volfs_opts opts;
+	unsigned int pool_size;
+
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t cond;		/* a connection became free */
+	struct volfs_conn conns[VOLFS_POOL_MAX];
+	bool down;			/* last connect or call hit a transport error */
+	bool connecting;		/* a reconnect attempt is running while down */
+	struct volfs_status st;
+
+	struct fuse *fuse;
+	pthread_t loop_thread;
+	bool loop_started;
+	atomic_bool loop_running;
+	dev_t dev;			/* of the mounted file system, for the fusectl abort */
+};
+
+/* Per-open state, in fi->fh. fh[i]/gen[i] are only touched while holding conns[i]. */
+struct volfs_file {
+	int flags;
+	atomic_int last;		/* connection used last, -1 = none */
+	struct nfsb_file *fh[VOLFS_POOL_MAX];
+	unsigned int gen[VOLFS_POOL_MAX];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct volfs *vol(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static bool is_transport_error(int ret)
+{
+	return ret == -EIO || ret == -ETIMEDOUT || ret == -ENOTCONN || ret == -EPIPE ||
+	       ret == -ECONNRESET || ret == -ECONNREFUSED;
+}
+
+/* ---- connection pool ---- */
+
+static void mark_ok(struct volfs *v)
+{
+	v->down = false;
+	v->st.reachable = true;
+	v->st.last_ok = time(NULL);
+}
+
+static void mark_down(struct volfs *v, const char *msg)
+{
+	if (!v->down)
+		log_warnx("volume %s: NFS server %s export %s unreachable: %s", v->mountpoint,
+			  v->target.server, v->target.export, msg);
+	v->down = true;
+	v->st.reachable = false;
+	v->st.last_error = time(NULL);
+	snprintf(v->st.last_error_msg, sizeof(v->st.last_error_msg), "%s", msg);
+}
+
+/* Pick a free connection: `prefer` if free, else a connected one, else any. -1 if none. */
+static int pick_conn(struct volfs *v, int prefer)
+{
+	unsigned int i;
+	int any = -1;
+
+	if (prefer >= 0 && (unsigned int)prefer < v->pool_size && !v->conns[prefer].busy)
+		return prefer;
+	for (i = 0; i < v->pool_size; i++) {
+		if (v->conns[i].busy)
+			continue;
+		if (v->conns[i].nb != NULL)
+			return (int)i;
+		if (any < 0)
+			any = (int)i;
+	}
+	return any;
+}
+
+/*
+ * Take a connection for one operation (waiting at most the timeout for a free one) and
+ * connect it if needed. Sets the caller's identity on it. Returns the index or -errno.
+ */
+static int conn_get(struct volfs *v, int prefer)
+{
+	struct timespec deadline;
+	struct nfsb *nb = NULL;
+	struct fuse_context *ctx;
+	char err[512];
+	bool probing = false;
+	uid_t uid;
+	gid_t gid;
+	int idx, ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += v->target.timeout_s;
+	pthread_mutex_lock(&v->lock);
+	while ((idx = pick_conn(v, prefer)) < 0) {
+		if (pthread_cond_timedwait(&v->cond, &v->lock, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&v->lock);
+			return -ETIMEDOUT;
+		}
+	}
+	if (v->conns[idx].nb == NULL) {
+		if (v->down && v->connecting) {
+			/* someone is already finding out whether the server is back */
+			pthread_mutex_unlock(&v->lock);
+			return -EIO;
+		}
+		if (v->down) {
+			v->connecting = true;
+			probing = true;
+		}
+	}
+	v->conns[idx].busy = true;
+	pthread_mutex_unlock(&v->lock);
+
+	if (v->conns[idx].nb == NULL) {
+		ret = nfsb_connect(&v->target, -1, -1, &nb, err, sizeof(err));
+		pthread_mutex_lock(&v->lock);
+		if (probing)
+			v->connecting = false;
+		if (ret < 0) {
+			mark_down(v, err);
+			v->conns[idx].busy = false;
+			pthread_cond_broadcast(&v->cond);
+			pthread_mutex_unlock(&v->lock);
+			return ret == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
+		}
+		if (v->down)
+			log_info("volume %s: NFS server %s export %s is back", v->mountpoint,
+				 v->target.server, v->target.export);
+		if (v->st.last_ok != 0 || v->st.last_error != 0)
+			v->st.reconnects++;
+		mark_ok(v);
+		v->conns[idx].nb = nb;
+		v->conns[idx].gen++;
+		pthread_mutex_unlock(&v->lock);
+	}
+
+	/*
+	 * Identity: the volume's fixed ids, else the caller's. A fixed uid also covers root,
+	 * which is how Docker's copy-up (done as root) works under root_squash.
+	 */
+	ctx = fuse_get_context();
+	uid = v->opts.uid >= 0 ? (uid_t)v->opts.uid : ctx->uid;
+	gid = v->opts.gid >= 0 ? (gid_t)v->opts.gid : ctx->gid;
+	nfsb_set_identity(v->conns[idx].nb, uid, gid);
+	return idx;
+}
+
+/* Give a connection back; close it if the call broke it. */
+static void conn_put(struct volfs *v, int idx)
+{
+	struct volfs_conn *c = &v->conns[idx];
+	struct nfsb *dead = NULL;
+	char msg[256];
+
+	if (c->nb != NULL && nfsb_is_broken(c->nb)) {
+		snprintf(msg, sizeof(msg), "%s", nfsb_last_error(c->nb));
+		dead = c->nb;
+	}
+	pthread_mutex_lock(&v->lock);
+	if (dead != NULL) {
+		c->nb = NULL;
+		mark_down(v, msg);
+	} else {
+		mark_ok(v);
+	}
+	c->busy = false;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	/* Outside the lock: closing orphans the files' handles, which are ours (see header). */
+	nfsb_close(dead);
+}
+
+/*
+ * Run `expr` (which may use `nb` and `ci_`) on a pooled connection and evaluate to its
+ * result. Retries while a call fails with a transport error almost at once: that is a
+ * connection found dead (e.g. the server restarted), and a fresh one will do.
+ */
+#define VOLFS_RUN(v, prefer, expr)                                                           \
+	({                                                                                   \
+		int64_t t0_ = now_ms();                                                      \
+		unsigned int try_ = 0;                                                       \
+		long r_;                                                                     \
+		for (;;) {                                                                   \
+			int ci_ = conn_get((v), (prefer));                                   \
+			if (ci_ < 0) {                                                       \
+				r_ = ci_;                                                    \
+				break;                                                       \
+			}                                                                    \
+			struct nfsb *nb = (v)->conns[ci_].nb;                                \
+			r_ = (expr);                                                         \
+			conn_put((v), ci_);                                                  \
+			if (!(r_ < 0 && is_transport_error((int)r_) && ++try_ <= (v)->pool_size && \
+			      now_ms() - t0_ < VOLFS_RETRY_WINDOW_MS))                       \
+				break;                                                       \
+		}                                                                            \
+		r_;                                                                          \
+	})
+
+/* ---- paths ---- */
+
+static int full_path(const struct volfs *v, const char *path, char *buf, size_t len)
+{
+	int n;
+
+	if (strcmp(path, "/") == 0 && v->root[0] != '\0')
+		n = snprintf(buf, len, "%s", v->root);
+	else
+		n = snprintf(buf, len, "%s%s", v->root, path);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+#define FULL(var, path)                                                                      \
+	char var[PATH_MAX];                                                                  \
+	do {                                                                                 \
+		int e_ = full_path(v, (path), var, sizeof(var));                             \
+		if (e_ < 0)                                                                  \
+			return e_;                                                           \
+	} while (0)
+
+/* ---- open files ---- */
+
+static struct volfs_file *vfile(struct fuse_file_info *fi)
+{
+	return fi ? (struct volfs_file *)(uintptr_t)fi->fh : NULL;
+}
+
+/* The handle of vf on connection ci (held by the caller), re-opened by path if needed. */
+static int file_on(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
+		   const char *full, struct nfsb_file **out)
+{
+	int ret;
+
+	if (vf->fh[ci] != NULL && vf->gen[ci] == v->conns[ci].gen) {
+		*out = vf->fh[ci];
+		return 0;
+	}
+	nfsb_file_close(nb, vf->fh[ci]);	/* an orphan from an older connection */
+	vf->fh[ci] = NULL;
+	/* re-open: no O_CREAT/O_EXCL/O_TRUNC, those happened at the first open */
+	ret = nfsb_file_open(nb, full, vf->flags & (O_ACCMODE | O_SYNC), 0, &vf->fh[ci]);
+	if (ret < 0)
+		return ret;
+	vf->gen[ci] = v->conns[ci].gen;
+	*out = vf->fh[ci];
+	return 0;
+}
+
+static long file_pread(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
+		       const char *full, char *buf, size_t size, off_t off)
+{
+	struct nfsb_file *f;
+	int ret = file_on(v, vf, ci, nb, full, &f);
+
+	if (ret < 0)
+		return ret;
+	atomic_store(&vf->last, ci);
+	return (long)nfsb_file_pread(nb, f, buf, size, off);
+}
+
+static long file_pwrite(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
+			const char *full, const char *buf, size_t size, off_t off)
+{
+	struct nfsb_file *f;
+	int ret = file_on(v, vf, ci, nb, full, &f);
+
+	if (ret < 0)
+		return ret;
+	atomic_store(&vf->last, ci);
+	return (long)nfsb_file_pwrite(nb, f, buf, size, off);
+}
+
+static int file_fsync(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
+		      const char *full)
+{
+	struct nfsb_file *f;
+	int ret = file_on(v, vf, ci, nb, full, &f);
+
+	if (ret < 0)
+		return ret;
+	return nfsb_file_fsync(nb, f);
+}
+
+/* Free vf's handles, each on its own connection (waiting for it if it is busy). */
+static void file_free(struct volfs *v, struct volfs_file *vf)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->pool_size; i++) {
+		struct nfsb_file *f = vf->fh[i];
+
+		if (f == NULL)
+			continue;
+		pthread_mutex_lock(&v->lock);
+		while (v->conns[i].busy)
+			pthread_cond_wait(&v->cond, &v->lock);
+		if (vf->gen[i] != v->conns[i].gen || v->conns[i].nb == NULL) {
+			/* orphan: nfsb_file_close only frees it */
+			pthread_mutex_unlock(&v->lock);
+			nfsb_file_close(NULL, f);
+			continue;
+		}
+		v->conns[i].busy = true;
+		pthread_mutex_unlock(&v->lock);
+		nfsb_file_close(v->conns[i].nb, f);
+		pthread_mutex_lock(&v->lock);
+		v->conns[i].busy = false;
+		pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+	}
+	free(vf);
+}
+
+/* ---- FUSE operations (each returns 0, a count, or -errno) ---- */
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	(void)fi;
+	return (int)VOLFS_RUN(v, -1, nfsb_getattr(nb, full, st));
+}
+
+static int op_access(const char *path, int mask)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	if ((mask & W_OK) && v->opts.readonly)
+		return -EROFS;
+	return (int)VOLFS_RUN(v, -1, nfsb_access(nb, full, mask));
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_readlink(nb, full, buf, size));
+}
+
+static int op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_mknod(nb, full, mode, rdev));
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_mkdir(nb, full, mode));
+}
+
+static int op_unlink(const char *path)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_unlink(nb, full));
+}
+
+static int op_rmdir(const char *path)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_rmdir(nb, full));
+}
+
+static int op_symlink(const char *target, const char *linkpath)
+{
+	struct volfs *v = vol();
+	FULL(full, linkpath);
+
+	/* the target is stored verbatim: it is resolved by the reader's kernel, not by us */
+	return (int)VOLFS_RUN(v, -1, nfsb_symlink(nb, target, full));
+}
+
+static int rename_noreplace(struct nfsb *nb, const char *from, const char *to)
+{
+	struct stat st;
+	int ret = nfsb_getattr(nb, to, &st);
+
+	/* not atomic: NFSv3 RENAME always replaces; good enough for RENAME_NOREPLACE users */
+	if (ret == 0)
+		return -EEXIST;
+	if (ret != -ENOENT)
+		return ret;
+	return nfsb_rename(nb, from, to, NULL, 0);
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct volfs *v = vol();
+	FULL(ffrom, from);
+	FULL(fto, to);
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if (flags & RENAME_NOREPLACE)
+		return (int)VOLFS_RUN(v, -1, rename_noreplace(nb, ffrom, fto));
+	return (int)VOLFS_RUN(v, -1, nfsb_rename(nb, ffrom, fto, NULL, 0));
+}
+
+static int op_link(const char *from, const char *to)
+{
+	struct volfs *v = vol();
+	FULL(ffrom, from);
+	FULL(fto, to);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_link(nb, ffrom, fto));
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	(void)fi;
+	return (int)VOLFS_RUN(v, -1, nfsb_chmod(nb, full, mode));
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	(void)fi;
+	/*
+	 * A volume with a fixed identity owns its files as that identity. Root's chown to
+	 * other ids (Docker's copy-up copies the image's owners) would be refused under
+	 * root_squash and would take the files away from the fixed owner: accept and ignore.
+	 */
+	if (v->opts.uid >= 0 && fuse_get_context()->uid == 0) {
+		if (uid != (uid_t)-1 && uid != (uid_t)v->opts.uid)
+			uid = (uid_t)-1;
+		if (v->opts.gid >= 0 && gid != (gid_t)-1 && gid != (gid_t)v->opts.gid)
+			gid = (gid_t)-1;
+		if (uid == (uid_t)-1 && gid == (gid_t)-1)
+			return 0;
+	}
+	return (int)VOLFS_RUN(v, -1, nfsb_chown(nb, full, uid, gid));
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	(void)fi;
+	return (int)VOLFS_RUN(v, -1, nfsb_truncate(nb, full, size));
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	(void)fi;
+	return (int)VOLFS_RUN(v, -1, nfsb_utimens(nb, full, tv));
+}
+
+static int open_common(const char *path, struct fuse_file_info *fi, bool create, mode_t mode)
+{
+	struct volfs *v = vol();
+	struct volfs_file *vf;
+	long ret;
+	FULL(full, path);
+
+	vf = calloc(1, sizeof(*vf));
+	if (vf == NULL)
+		return -ENOMEM;
+	vf->flags = fi->flags;
+	atomic_store(&vf->last, -1);
+	ret = VOLFS_RUN(v, -1, ({
+		int r2_ = nfsb_file_open(nb, full,
+					 create ? (fi->flags | O_CREAT) : fi->flags, mode,
+					 &vf->fh[ci_]);
+		if (r2_ == 0) {
+			vf->gen[ci_] = v->conns[ci_].gen;
+			atomic_store(&vf->last, ci_);
+		}
+		r2_;
+	}));
+	if (ret < 0) {
+		free(vf);
+		return (int)ret;
+	}
+	/* O_CREAT/O_EXCL/O_TRUNC are done: later re-opens must not repeat them */
+	vf->flags &= ~(O_CREAT | O_EXCL | O_TRUNC);
+	fi->fh = (uint64_t)(uintptr_t)vf;
+	/* other nodes write the same files: never keep cached pages across opens */
+	fi->keep_cache = 0;
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	return open_common(path, fi, false, 0);
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return open_common(path, fi, true, mode);
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	struct volfs_file *vf = vfile(fi);
+	FULL(full, path);
+
+	if (vf == NULL)
+		return -EBADF;
+	return (int)VOLFS_RUN(v, atomic_load(&vf->last),
+			      file_pread(v, vf, ci_, nb, full, buf, size, off));
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	struct volfs_file *vf = vfile(fi);
+	FULL(full, path);
+
+	if (vf == NULL)
+		return -EBADF;
+	return (int)VOLFS_RUN(v, atomic_load(&vf->last),
+			      file_pwrite(v, vf, ci_, nb, full, buf, size, off));
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	/*
+	 * Nothing to do: every WRITE reached the server before write() returned, so other
+	 * nodes see the data after close. Durability (COMMIT) is fsync's job, as with libnfs.
+	 */
+	(void)path;
+	(void)fi;
+	return 0;
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct volfs *v = vol();
+	struct volfs_file *vf = vfile(fi);
+	FULL(full, path);
+
+	(void)datasync;
+	if (vf == NULL)
+		return 0;
+	return (int)VOLFS_RUN(v, atomic_load(&vf->last), file_fsync(v, vf, ci_, nb, full));
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct volfs_file *vf = vfile(fi);
+
+	(void)path;
+	if (vf != NULL)
+		file_free(vol(), vf);
+	fi->fh = 0;
+	return 0;
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	struct volfs *v = vol();
+	FULL(full, path);
+
+	return (int)VOLFS_RUN(v, -1, nfsb_statvfs(nb, full, st, NULL, 0));
+}
+
+struct fill_ctx {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int fill_one(const char *name, const struct stat *st, void *arg)
+{
+	struct fill_ctx *fc = arg;
+
+	if (fc->filler(fc->buf, name, st, 0, FUSE_FILL_DIR_PLUS) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct volfs *v = vol();
+	struct fill_ctx fc = { buf, filler };
+	struct stat dst;
+	long ret;
+	FULL(full, path);
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	/* offset 0 mode: the whole listing in one call, libfuse buffers it */
+	ret = VOLFS_RUN(v, -1, nfsb_list_dir(nb, full, fill_one, &fc, NULL, 0));
+	if (ret < 0)
+		return (int)ret;
+	memset(&dst, 0, sizeof(dst));
+	dst.st_mode = S_IFDIR | 0755;
+	filler(buf, ".", &dst, 0, 0);
+	filler(buf, "..", &dst, 0, 0);
+	return 0;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	/* short caches: other nodes change the same export */
+	cfg->use_ino = 1;
+	cfg->readdir_ino = 1;
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	cfg->kernel_cache = 0;
+	cfg->auto_cache = 0;
+	cfg->nullpath_ok = 0;	/* we need paths: they are how files are re-opened */
+	cfg->hard_remove = 0;
+	/* 1 MiB requests go to nfs_pread/nfs_pwrite whole (ganesha's rtmax/wtmax) */
+	conn->max_write = VOLFS_IO_MAX;
+	conn->max_read = VOLFS_IO_MAX;
+	conn->max_readahead = VOLFS_IO_MAX;
+	conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
+	return fuse_get_context()->private_data;
+}
+
+static const struct fuse_operations volfs_ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.access = op_access,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.truncate = op_truncate,
+	.utimens = op_utimens,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.release = op_release,
+	.statfs = op_statfs,
+	.readdir = op_readdir,
+};
+
+/* ---- mount / unmount ---- */
+
+static void *loop_main(void *arg)
+{
+	struct volfs *v = arg;
+	sigset_t all;
+
+	/* libfuse's workers inherit this mask: signals are the plugin main thread's business */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	fuse_loop_mt(v->fuse, 0);
+	atomic_store(&v->loop_running, false);
+	return NULL;
+}
+
+/* Normalise subdir into "/a/b" ("" for the root). Refuses "..". */
+static int make_root(const char *subdir, char **out)
+{
+	char *r;
+	const char *p = subdir ? subdir : "";
+	size_t n = 0;
+
+	r = malloc(strlen(p) + 2);
+	if (r == NULL)
+		return -ENOMEM;
+	while (*p != '\0') {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if ((len == 2 && p[0] == '.' && p[1] == '.') || (len == 1 && p[0] == '.')) {
+			free(r);
+			return -EINVAL;
+		}
+		r[n++] = '/';
+		memcpy(r + n, p, len);
+		n += len;
+		p += len;
+	}
+	r[n] = '\0';
+	*out = r;
+	return 0;
+}
+
+static void volfs_free(struct volfs *v)
+{
+	unsigned int i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < VOLFS_POOL_MAX; i++)
+		nfsb_close(v->conns[i].nb);
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	free(v->mountpoint);
+	free(v->root);
+	free(v->fsname);
+	free(v);
+}
+
+/* Check the served directory with the first pool connection. */
+static int check_root(struct volfs *v, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	ret = nfsb_connect(&v->target, v->opts.uid, v->opts.gid, &v->conns[0].nb, err, errlen);
+	if (ret < 0)
+		return ret;
+	v->conns[0].gen = 1;
+	ret = nfsb_getattr(v->conns[0].nb, v->root[0] ? v->root : "/", &st);
+	if (ret == 0 && !S_ISDIR(st.st_mode))
+		ret = -ENOTDIR;
+	if (ret < 0) {
+		char eb[128];
+
+		snprintf(err, errlen, "NFS server %s export %s: directory %s: %s%s%s",
+			 v->target.server, v->target.export, v->root[0] ? v->root : "/",
+			 strerror_r(-ret, eb, sizeof(eb)), ret == -ENOENT ? "" : " ",
+			 ret == -ENOENT ? "" : nfsb_last_error(v->conns[0].nb));
+		return ret;
+	}
+	mark_ok(v);
+	return 0;
+}
+
+int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const char *subdir,
+		const struct volfs_opts *opts, struct volfs **out, char *err, size_t errlen)
+{
+	char optbuf[512];
+	char *argv[] = { "volfs", "-o", optbuf, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct volfs *v = NULL;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&v->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&v->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	v->target = *target;
+	if (v->target.timeout_s == 0)
+		v->target.timeout_s = 1;
+	v->opts = *opts;
+	v->opts.fsname = NULL;
+	v->pool_size = opts->pool_size ? opts->pool_size : VOLFS_POOL_DEFAULT;
+	if (v->pool_size > VOLFS_POOL_MAX)
+		v->pool_size = VOLFS_POOL_MAX;
+	v->mountpoint = strdup(mountpoint);
+	v->fsname = strdup(opts->fsname ? opts->fsname : "nfsvol");
+	if (v->mountpoint == NULL || v->fsname == NULL) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = make_root(subdir, &v->root);
+	if (ret < 0) {
+		snprintf(err, errlen, "subdirectory %s: must stay inside the export (no \"..\")",
+			 subdir);
+		goto out_free;
+	}
+	/* fsname goes into a comma-separated option list: refuse what would break it */
+	if (strpbrk(v->fsname, ",\\ \t\n") != NULL) {
+		snprintf(err, errlen, "fsname %s: no commas, backslashes or spaces", v->fsname);
+		ret = -EINVAL;
+		goto out_free;
+	}
+	ret = check_root(v, err, errlen);
+	if (ret < 0)
+		goto out_free;
+
+	snprintf(optbuf, sizeof(optbuf), "fsname=%s,subtype=nfsvol,max_read=%d%s%s", v->fsname,
+		 VOLFS_IO_MAX, opts->allow_other ? ",allow_other" : "",
+		 opts->readonly ? ",ro" : "");
+	v->fuse = fuse_new(&args, &volfs_ops, sizeof(volfs_ops), v);
+	fuse_opt_free_args(&args);
+	if (v->fuse == NULL) {
+		snprintf(err, errlen, "volume %s: FUSE setup failed (options %s)", mountpoint,
+			 optbuf);
+		ret = -EINVAL;
+		goto out_free;
+	}
+	if (fuse_mount(v->fuse, mountpoint) != 0) {
+		snprintf(err, errlen, "volume %s: FUSE mount failed (is /dev/fuse there, and are "
+			 "we root with CAP_SYS_ADMIN?)", mountpoint);
+		ret = -EIO;
+		goto out_destroy;
+	}
+	atomic_store(&v->loop_running, true);
+	ret = -pthread_create(&v->loop_thread, NULL, loop_main, v);
+	if (ret < 0) {
+		atomic_store(&v->loop_running, false);
+		snprintf(err, errlen, "volume %s: cannot start the FUSE thread", mountpoint);
+		fuse_unmount(v->fuse);
+		goto out_destroy;
+	}
+	v->loop_started = true;
+	/* served by the loop we just started, from the connection check_root made */
+	if (stat(mountpoint, &st) == 0)
+		v->dev = st.st_dev;
+	log_info("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s)", mountpoint,
+		 v->target.server, v->target.export, v->root, v->pool_size, v->target.timeout_s,
+		 v->opts.uid >= 0 ? "fixed" : "caller");
+	*out = v;
+	return 0;
+
+out_destroy:
+	fuse_destroy(v->fuse);
+out_free:
+	volfs_free(v);
+	return ret;
+}
+
+/* Abort the FUSE connection (fusectl), so the session threads end even if the mount is
+ * still busy after a lazy unmount. Best effort: fusectl may not be mounted. */
+static void abort_connection(const struct volfs *v)
+{
+	char path[128];
+	FILE *f;
+
+	if (v->dev == 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", minor(v->dev));
+	f = fopen(path, "w");
+	if (f == NULL)
+		return;
+	fputs("1", f);
+	fclose(f);
+}
+
+int volfs_unmount(struct volfs *v)
+{
+	int ret = 0;
+
+	if (v == NULL)
+		return 0;
+	fuse_exit(v->fuse);
+	/*
+	 * Unmount ourselves instead of fuse_unmount(): the kernel aborts the connection when
+	 * the super block goes, which wakes the session threads blocked in read(/dev/fuse).
+	 */
+	if (umount2(v->mountpoint, 0) != 0) {
+		ret = -errno;
+		if (ret == -EBUSY) {
+			log_warnx("volume %s: busy, detaching it", v->mountpoint);
+			ret = umount2(v->mountpoint, MNT_DETACH) == 0 ? 0 : -errno;
+			abort_connection(v);
+		} else if (ret == -EINVAL || ret == -ENOENT) {
+			ret = 0;	/* already unmounted from outside */
+			abort_connection(v);
+		}
+		if (ret < 0) {
+			char eb[128];
+
+			log_warnx("volume %s: unmount: %s", v->mountpoint,
+				  strerror_r(-ret, eb, sizeof(eb)));
+		}
+	}
+	if (v->loop_started) {
+		if (atomic_load(&v->loop_running))
+			abort_connection(v);
+		pthread_join(v->loop_thread, NULL);
+	}
+	/* closes libfuse's device fd; the mount is already gone (POLLERR: nothing more) */
+	fuse_unmount(v->fuse);
+	fuse_destroy(v->fuse);
+	log_info("volume %s: unmounted", v->mountpoint);
+	volfs_free(v);
+	return ret;
+}
+
+bool volfs_is_alive(const struct volfs *v)
+{
+	return v != NULL && atomic_load(&v->loop_running);
+}
+
+void volfs_get_status(const struct volfs *v, struct volfs_status *st)
+{
+	struct volfs *mv = (struct volfs *)v;	/* the lock is not part of the value */
+
+	pthread_mutex_lock(&mv->lock);
+	*st = v->st;
+	pthread_mutex_unlock(&mv->lock);
+}
+
+int volfs_clean_mountpoint(const char *mountpoint, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t i, n;
+	int tries;
+
+	/* detach whatever is stacked there (a crashed process leaves a dead FUSE mount) */
+	for (tries = 0; tries < 8; tries++) {
+		if (umount2(mountpoint, MNT_DETACH) != 0)
+			break;
+		log_info("volume %s: detached a stale mount", mountpoint);
+	}
+	n = (size_t)snprintf(buf, sizeof(buf), "%s", mountpoint);
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+			int ret = -errno;
+			char eb[128];
+
+			snprintf(err, errlen, "mountpoint %s: mkdir %s: %s", mountpoint, buf,
+				 strerror_r(-ret, eb, sizeof(eb)));
+			return ret;
+		}
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
+}

@@ -1,0 +1,990 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nfs_backend: libnfs 4.0 (NFSv3) behind a small POSIX-like interface; see nfs_backend.h.
+ * Measured behaviour this code relies on is in the project's NFS notes (shared/rig/nfs.md):
+ * autoreconnect=0 + tcp-syncnt=1 + nfs_set_timeout() is the only combination that never
+ * hangs; a context that saw a transport error stays dead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>	/* before libnfs.h: it is not self-contained in 4.0 */
+#include <time.h>
+#include <unistd.h>
+
+#include <nfsc/libnfs.h>
+
+#include "nfs_backend.h"
+
+/* NFSv3 ftype3 values (libnfs-raw-nfs.h), mapped without including the raw header. */
+enum { NB_NF3REG = 1, NB_NF3DIR, NB_NF3BLK, NB_NF3CHR, NB_NF3LNK, NB_NF3SOCK, NB_NF3FIFO };
+
+struct nfsb_file {
+	struct nfsfh *fh;		/* NULL once orphaned by nfsb_close() */
+	struct nfsb *owner;		/* NULL once orphaned */
+	struct nfsb_file *next, *prev;	/* owner's list of open files */
+};
+
+struct nfsb {
+	struct nfs_context *nfs;
+	struct nfsb_target target;
+	bool broken;
+	struct nfsb_file *files;	/* open files, closed by nfsb_close() */
+	char errbuf[NFSB_SERVER_MAX + 64];	/* our own messages (e.g. connect timeout) */
+};
+
+static atomic_uint tmp_counter;
+
+static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static const char *errtext(int neg_errno, char *buf, size_t len)
+{
+	return strerror_r(-neg_errno, buf, len);
+}
+
+int nfsb_version_supported(int version, char *err, size_t errlen)
+{
+	if (version == 3)
+		return 0;
+	if (version == 4) {
+		/*
+		 * libnfs < 5.0 encodes every NFSv4 COMPOUND into a 4 KiB buffer, so any WRITE
+		 * over ~4 KB fails (fixed by libnfs PR #319, first released in 5.0.0). There is
+		 * no version macro in libnfs.h; 4.0's header lacks nfs_set_nfsport (added in 5.0
+		 * together with that fix), which LIBNFS_HAS_NFS4_WRITE could be set from.
+		 */
+#ifdef LIBNFS_HAS_NFS4_WRITE
+		return 0;
+#else
+		errf(err, errlen, "NFS version 4 is not supported by this build: libnfs 4.0 cannot "
+			"write over NFSv4 (needs libnfs >= 5.0); accepted: 3");
+		return -EPROTONOSUPPORT;
+#endif
+	}
+	errf(err, errlen, "NFS version %d: accepted: 3", version);
+	return -EINVAL;
+}
+
+int nfsb_target_url(const struct nfsb_target *t, char *buf, size_t buflen)
+{
+	char ports[64] = "";
+	int n;
+
+	if (t->nfs_port != 0 && t->mount_port != 0)
+		snprintf(ports, sizeof(ports), "nfsport=%u&mountport=%u&", t->nfs_port,
+			 t->mount_port);
+	else if (t->nfs_port != 0)
+		snprintf(ports, sizeof(ports), "nfsport=%u&", t->nfs_port);
+	else if (t->mount_port != 0)
+		snprintf(ports, sizeof(ports), "mountport=%u&", t->mount_port);
+	n = snprintf(buf, buflen, "nfs://%s%s%s?%sversion=%d", t->server,
+		     t->export[0] == '/' ? "" : "/", t->export, ports, t->version);
+	if (n < 0 || (size_t)n >= buflen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- connections ---- */
+
+struct mount_wait {
+	bool done;
+	int status;
+};
+
+static void mount_cb(int status, struct nfs_context *nfs, void *data, void *private_data)
+{
+	struct mount_wait *w = private_data;
+
+	(void)nfs;
+	(void)data;
+	w->status = status;
+	w->done = true;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Mount with the async API and our own deadline: nfs_set_timeout() does not bound connect
+ * (nfs.md 5.3), tcp-syncnt=1 bounds it to ~3 s; this bounds it to the volume's timeout.
+ */
+static int mount_with_deadline(struct nfs_context *nfs, const char *server, const char *path,
+			       int timeout_ms, const char **why)
+{
+	struct mount_wait w = { false, 0 };
+	int64_t deadline = now_ms() + timeout_ms;
+
+	if (nfs_mount_async(nfs, server, path, mount_cb, &w) != 0) {
+		*why = nfs_get_error(nfs);
+		return -EIO;
+	}
+	while (!w.done) {
+		struct pollfd pfd = { .fd = nfs_get_fd(nfs), .events = 0 };
+		int64_t left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0) {
+			*why = "no answer (connect/MOUNT timed out)";
+			return -ETIMEDOUT;
+		}
+		pfd.events = (short)nfs_which_events(nfs);
+		rc = poll(&pfd, pfd.fd >= 0 ? 1 : 0, left > 100 ? 100 : (int)left);
+		if (rc < 0 && errno != EINTR) {
+			*why = "poll failed";
+			return -errno;
+		}
+		if (nfs_service(nfs, rc > 0 ? pfd.revents : 0) < 0) {
+			*why = nfs_get_error(nfs);
+			return -EIO;
+		}
+	}
+	if (w.status != 0)
+		*why = nfs_get_error(nfs);
+	return w.status;
+}
+
+int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out,
+		 char *err, size_t errlen)
+{
+	char url[NFSB_SERVER_MAX + NFSB_EXPORT_MAX + 160];
+	struct nfs_url *u = NULL;
+	struct nfsb *nb = NULL;
+	const char *why = NULL;
+	char eb[128];
+	int ret;
+
+	*out = NULL;
+	ret = nfsb_version_supported(t->version, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (t->server[0] == '\0' || t->export[0] == '\0') {
+		errf(err, errlen, "NFS server \"%s\" export \"%s\": server and export must be set",
+		     t->server, t->export);
+		return -EINVAL;
+	}
+	ret = nfsb_target_url(t, url, sizeof(url) - 64);
+	if (ret < 0) {
+		errf(err, errlen, "NFS server %s export %s: name too long", t->server, t->export);
+		return ret;
+	}
+	/* autoreconnect=0: a broken connection errors at once instead of spinning (nfs.md 5.3) */
+	snprintf(url + strlen(url), sizeof(url) - strlen(url), "%s",
+		 "&autoreconnect=0&tcp-syncnt=1&dircache=0");
+
+	nb = calloc(1, sizeof(*nb));
+	if (nb == NULL)
+		return -ENOMEM;
+	nb->target = *t;
+	nb->nfs = nfs_init_context();
+	if (nb->nfs == NULL) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	u = nfs_parse_url_dir(nb->nfs, url);
+	if (u == NULL) {
+		errf(err, errlen, "NFS server %s export %s: bad URL %s: %s", t->server, t->export,
+		     url, nfs_get_error(nb->nfs));
+		ret = -EINVAL;
+		goto out_free;
+	}
+	nfs_set_timeout(nb->nfs, (int)(t->timeout_s ? t->timeout_s : 1) * 1000);
+	nfs_set_uid(nb->nfs, uid >= 0 ? uid : (int)getuid());
+	nfs_set_gid(nb->nfs, gid >= 0 ? gid : (int)getgid());
+	/* FUSE and our callers pass final modes: never apply a second umask */
+	nfs_umask(nb->nfs, 0);
+	ret = mount_with_deadline(nb->nfs, u->server, u->path,
+				  (int)(t->timeout_s ? t->timeout_s : 1) * 1000, &why);
+	if (ret < 0) {
+		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
+		     t->export, why ? why : "?", errtext(ret, eb, sizeof(eb)));
+		goto out_free;
+	}
+	nfs_destroy_url(u);
+	*out = nb;
+	return 0;
+
+out_free:
+	if (u != NULL)
+		nfs_destroy_url(u);
+	if (nb->nfs != NULL)
+		nfs_destroy_context(nb->nfs);
+	free(nb);
+	return ret;
+}
+
+void nfsb_close(struct nfsb *nb)
+{
+	struct nfsb_file *f;
+
+	if (nb == NULL)
+		return;
+	/* Orphan the open files: their wrappers stay with their owners (see the header). */
+	for (f = nb->files; f != NULL; f = f->next) {
+		if (f->fh != NULL)
+			nfs_close(nb->nfs, f->fh);
+		f->fh = NULL;
+		f->owner = NULL;
+	}
+	nfs_destroy_context(nb->nfs);
+	free(nb);
+}
+
+void nfsb_set_identity(struct nfsb *nb, uid_t uid, gid_t gid)
+{
+	nfs_set_uid(nb->nfs, (int)uid);
+	nfs_set_gid(nb->nfs, (int)gid);
+}
+
+bool nfsb_is_broken(const struct nfsb *nb)
+{
+	return nb->broken;
+}
+
+const char *nfsb_last_error(const struct nfsb *nb)
+{
+	const char *e;
+
+	if (nb->errbuf[0] != '\0')
+		return nb->errbuf;
+	e = nfs_get_error(nb->nfs);
+	return e ? e : "";
+}
+
+const struct nfsb_target *nfsb_get_target(const struct nfsb *nb)
+{
+	return &nb->target;
+}
+
+/*
+ * Every libnfs result passes here. Transport failures make the context unusable:
+ * -EINTR is libnfs's "Command timed out/cancelled" (turned into -ETIMEDOUT, since
+ * applications retry EINTR forever), -EIO "nfs_service failed" is a broken socket with
+ * autoreconnect=0, -EFAULT an RPC error, -ENOMEM a PDU that could not be queued. A genuine
+ * NFS3ERR_IO also maps to -EIO; reconnecting after it costs one MOUNT and is harmless.
+ */
+static int nb_ret(struct nfsb *nb, int rc)
+{
+	nb->errbuf[0] = '\0';
+	if (rc >= 0)
+		return rc;
+	switch (rc) {
+	case -EINTR:
+		nb->broken = true;
+		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: no answer within %u s",
+			 nb->target.server, nb->target.timeout_s);
+		return -ETIMEDOUT;
+	case -EIO:
+	case -EFAULT:
+	case -ENOMEM:
+	case -EPIPE:
+	case -ECONNRESET:
+	case -ECONNREFUSED:
+	case -ENOTCONN:
+	case -ETIMEDOUT:
+		nb->broken = true;
+		if (rc == -EFAULT || rc == -ENOMEM)
+			return -EIO;
+		return rc;
+	default:
+		return rc;
+	}
+}
+
+static void stat_from_nfs(struct stat *st, const struct nfs_stat_64 *s)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = (dev_t)s->nfs_dev;
+	st->st_ino = (ino_t)s->nfs_ino;
+	st->st_mode = (mode_t)s->nfs_mode;
+	st->st_nlink = (nlink_t)s->nfs_nlink;
+	st->st_uid = (uid_t)s->nfs_uid;
+	st->st_gid = (gid_t)s->nfs_gid;
+	st->st_rdev = (dev_t)s->nfs_rdev;
+	st->st_size = (off_t)s->nfs_size;
+	st->st_blksize = (blksize_t)s->nfs_blksize;
+	st->st_blocks = (blkcnt_t)((s->nfs_used + 511) / 512);
+	st->st_atim.tv_sec = (time_t)s->nfs_atime;
+	st->st_atim.tv_nsec = (long)s->nfs_atime_nsec;
+	st->st_mtim.tv_sec = (time_t)s->nfs_mtime;
+	st->st_mtim.tv_nsec = (long)s->nfs_mtime_nsec;
+	st->st_ctim.tv_sec = (time_t)s->nfs_ctime;
+	st->st_ctim.tv_nsec = (long)s->nfs_ctime_nsec;
+}
+
+static mode_t type_bits(uint32_t type)
+{
+	switch (type) {
+	case NB_NF3REG: return S_IFREG;
+	case NB_NF3DIR: return S_IFDIR;
+	case NB_NF3BLK: return S_IFBLK;
+	case NB_NF3CHR: return S_IFCHR;
+	case NB_NF3LNK: return S_IFLNK;
+	case NB_NF3SOCK: return S_IFSOCK;
+	case NB_NF3FIFO: return S_IFIFO;
+	default: return 0;
+	}
+}
+
+static void stat_from_dirent(struct stat *st, const struct nfsdirent *d)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = (dev_t)d->dev;
+	st->st_ino = (ino_t)d->inode;
+	st->st_mode = (mode_t)((d->mode & 07777) | type_bits(d->type));
+	st->st_nlink = d->nlink;
+	st->st_uid = d->uid;
+	st->st_gid = d->gid;
+	st->st_rdev = (dev_t)d->rdev;
+	st->st_size = (off_t)d->size;
+	st->st_blksize = (blksize_t)d->blksize;
+	st->st_blocks = (blkcnt_t)((d->used + 511) / 512);
+	st->st_atim.tv_sec = d->atime.tv_sec;
+	st->st_atim.tv_nsec = d->atime_nsec;
+	st->st_mtim.tv_sec = d->mtime.tv_sec;
+	st->st_mtim.tv_nsec = d->mtime_nsec;
+	st->st_ctim.tv_sec = d->ctime.tv_sec;
+	st->st_ctim.tv_nsec = d->ctime_nsec;
+}
+
+/* ---- file-system calls ---- */
+
+int nfsb_getattr(struct nfsb *nb, const char *path, struct stat *st)
+{
+	struct nfs_stat_64 s;
+	int ret = nb_ret(nb, nfs_lstat64(nb->nfs, path, &s));
+
+	if (ret == 0)
+		stat_from_nfs(st, &s);
+	return ret;
+}
+
+int nfsb_access(struct nfsb *nb, const char *path, int mask)
+{
+	return nb_ret(nb, nfs_access(nb->nfs, path, mask));
+}
+
+int nfsb_mkdir(struct nfsb *nb, const char *path, mode_t mode)
+{
+	return nb_ret(nb, nfs_mkdir2(nb->nfs, path, (int)(mode & 07777)));
+}
+
+int nfsb_rmdir(struct nfsb *nb, const char *path)
+{
+	return nb_ret(nb, nfs_rmdir(nb->nfs, path));
+}
+
+int nfsb_unlink(struct nfsb *nb, const char *path)
+{
+	return nb_ret(nb, nfs_unlink(nb->nfs, path));
+}
+
+int nfsb_link(struct nfsb *nb, const char *from, const char *to)
+{
+	return nb_ret(nb, nfs_link(nb->nfs, from, to));
+}
+
+int nfsb_symlink(struct nfsb *nb, const char *target, const char *linkpath)
+{
+	return nb_ret(nb, nfs_symlink(nb->nfs, target, linkpath));
+}
+
+int nfsb_readlink(struct nfsb *nb, const char *path, char *buf, size_t size)
+{
+	char *res = NULL;
+	int ret;
+
+	if (size == 0)
+		return -EINVAL;
+	ret = nb_ret(nb, nfs_readlink2(nb->nfs, path, &res));
+	if (ret < 0)
+		return ret;
+	snprintf(buf, size, "%s", res ? res : "");
+	free(res);
+	return 0;
+}
+
+int nfsb_chmod(struct nfsb *nb, const char *path, mode_t mode)
+{
+	return nb_ret(nb, nfs_lchmod(nb->nfs, path, (int)(mode & 07777)));
+}
+
+int nfsb_chown(struct nfsb *nb, const char *path, uid_t uid, gid_t gid)
+{
+	/* libnfs leaves an id unchanged when it is passed as -1 (set_it = 0) */
+	return nb_ret(nb, nfs_lchown(nb->nfs, path, uid == (uid_t)-1 ? -1 : (int)uid,
+				     gid == (gid_t)-1 ? -1 : (int)gid));
+}
+
+int nfsb_truncate(struct nfsb *nb, const char *path, off_t size)
+{
+	if (size < 0)
+		return -EINVAL;
+	return nb_ret(nb, nfs_truncate(nb->nfs, path, (uint64_t)size));
+}
+
+int nfsb_utimens(struct nfsb *nb, const char *path, const struct timespec tv[2])
+{
+	struct timeval t[2];
+	struct stat st;
+	struct timespec now;
+	int i, ret;
+
+	if (tv == NULL || (tv[0].tv_nsec == UTIME_NOW && tv[1].tv_nsec == UTIME_NOW))
+		return nb_ret(nb, nfs_lutimes(nb->nfs, path, NULL)); /* server's time */
+	if (tv[0].tv_nsec == UTIME_OMIT && tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	if (tv[0].tv_nsec == UTIME_OMIT || tv[1].tv_nsec == UTIME_OMIT) {
+		ret = nfsb_getattr(nb, path, &st);
+		if (ret < 0)
+			return ret;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < 2; i++) {
+		struct timespec ts = tv[i];
+
+		if (ts.tv_nsec == UTIME_OMIT)
+			ts = i == 0 ? st.st_atim : st.st_mtim;
+		else if (ts.tv_nsec == UTIME_NOW)
+			ts = now;
+		t[i].tv_sec = ts.tv_sec;
+		t[i].tv_usec = ts.tv_nsec / 1000;
+	}
+	return nb_ret(nb, nfs_lutimes(nb->nfs, path, t));
+}
+
+int nfsb_mknod(struct nfsb *nb, const char *path, mode_t mode, dev_t rdev)
+{
+	return nb_ret(nb, nfs_mknod(nb->nfs, path, (int)mode, (int)rdev));
+}
+
+int nfsb_file_open(struct nfsb *nb, const char *path, int flags, mode_t mode,
+		   struct nfsb_file **out)
+{
+	struct nfsb_file *f;
+	struct nfsfh *fh = NULL;
+	int ret;
+
+	*out = NULL;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	/* Keep only what libnfs understands; O_APPEND is left to the caller's offsets. */
+	flags &= O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_SYNC | O_NOFOLLOW;
+	if (flags & O_CREAT)
+		ret = nfs_create(nb->nfs, path, flags & ~O_CREAT, (int)(mode & 07777), &fh);
+	else
+		ret = nfs_open(nb->nfs, path, flags, &fh);
+	ret = nb_ret(nb, ret);
+	if (ret < 0) {
+		free(f);
+		return ret;
+	}
+	f->fh = fh;
+	f->owner = nb;
+	f->next = nb->files;
+	if (nb->files != NULL)
+		nb->files->prev = f;
+	nb->files = f;
+	*out = f;
+	return 0;
+}
+
+void nfsb_file_close(struct nfsb *nb, struct nfsb_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->owner != NULL) {
+		/* f->owner == nb by contract; use the owner in case a caller mixed them up */
+		struct nfsb *o = f->owner;
+
+		(void)nb;
+		if (f->fh != NULL)
+			nfs_close(o->nfs, f->fh);
+		if (f->prev != NULL)
+			f->prev->next = f->next;
+		else
+			o->files = f->next;
+		if (f->next != NULL)
+			f->next->prev = f->prev;
+	}
+	free(f);
+}
+
+ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t size,
+			off_t off)
+{
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	/* libnfs 4.0 argument order: (nfs, fh, offset, count, buf) */
+	return nb_ret(nb, nfs_pread(nb->nfs, f->fh, (uint64_t)off, size, buf));
+}
+
+ssize_t nfsb_file_pwrite(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
+			 off_t off)
+{
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	return nb_ret(nb, nfs_pwrite(nb->nfs, f->fh, (uint64_t)off, size, (void *)buf));
+}
+
+int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f)
+{
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	return nb_ret(nb, nfs_fsync(nb->nfs, f->fh));
+}
+
+int nfsb_file_truncate(struct nfsb *nb, struct nfsb_file *f, off_t size)
+{
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	if (size < 0)
+		return -EINVAL;
+	return nb_ret(nb, nfs_ftruncate(nb->nfs, f->fh, (uint64_t)size));
+}
+
+int nfsb_file_getattr(struct nfsb *nb, struct nfsb_file *f, struct stat *st)
+{
+	struct nfs_stat_64 s;
+	int ret;
+
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	ret = nb_ret(nb, nfs_fstat64(nb->nfs, f->fh, &s));
+	if (ret == 0)
+		stat_from_nfs(st, &s);
+	return ret;
+}
+
+/* ---- control-plane helpers ---- */
+
+/* Refuse ".." components: paths built from volume names must stay inside the export. */
+static bool path_ok(const char *path)
+{
+	const char *p = path;
+
+	while (*p != '\0') {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+static int fail(struct nfsb *nb, int ret, const char *op, const char *path, char *err,
+		size_t errlen)
+{
+	char eb[128];
+
+	errf(err, errlen, "NFS server %s export %s: %s %s: %s (%s)", nb->target.server,
+	     nb->target.export, op, path, errtext(ret, eb, sizeof(eb)), nfsb_last_error(nb));
+	return ret;
+}
+
+static int check_path(struct nfsb *nb, const char *path, char *err, size_t errlen)
+{
+	if (path_ok(path))
+		return 0;
+	errf(err, errlen, "NFS server %s export %s: path %s: \"..\" is not allowed",
+	     nb->target.server, nb->target.export, path);
+	return -EINVAL;
+}
+
+int nfsb_stat(struct nfsb *nb, const char *path, struct stat *st, char *err, size_t errlen)
+{
+	int ret = check_path(nb, path, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	ret = nfsb_getattr(nb, path, st);
+	if (ret < 0)
+		return fail(nb, ret, "stat", path, err, errlen);
+	return 0;
+}
+
+int nfsb_exists(struct nfsb *nb, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret = check_path(nb, path, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	ret = nfsb_getattr(nb, path, &st);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return fail(nb, ret, "stat", path, err, errlen);
+	return 1;
+}
+
+static int mkdir_one(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	ret = nfsb_getattr(nb, path, &st);
+	if (ret == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			errf(err, errlen, "NFS server %s export %s: %s exists and is not a "
+			     "directory", nb->target.server, nb->target.export, path);
+			return -ENOTDIR;
+		}
+		return 0;
+	}
+	if (ret != -ENOENT)
+		return fail(nb, ret, "stat", path, err, errlen);
+	ret = nfsb_mkdir(nb, path, mode);
+	if (ret == -EEXIST)
+		return 0;	/* another node made it at the same time: adopt it */
+	if (ret < 0)
+		return fail(nb, ret, "mkdir", path, err, errlen);
+	/* the server applies no umask, but set the mode anyway in case it did */
+	ret = nfsb_chmod(nb, path, mode);
+	if (ret < 0)
+		return fail(nb, ret, "chmod", path, err, errlen);
+	if (uid >= 0 || gid >= 0) {
+		ret = nfsb_chown(nb, path, uid >= 0 ? (uid_t)uid : (uid_t)-1,
+				 gid >= 0 ? (gid_t)gid : (gid_t)-1);
+		if (ret < 0)
+			return fail(nb, ret, "chown", path, err, errlen);
+	}
+	return 0;
+}
+
+int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid,
+		 char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t i, n;
+	int ret;
+
+	ret = check_path(nb, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	n = (size_t)snprintf(buf, sizeof(buf), "/%s", path[0] == '/' ? path + 1 : path);
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	if (n <= 1)
+		return 0;	/* the export root always exists */
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		if (buf[i - 1] == '/')
+			continue;	/* "//" */
+		buf[i] = '\0';
+		ret = mkdir_one(nb, buf, mode, uid, gid, err, errlen);
+		if (i < n)
+			buf[i] = '/';
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int nfsb_read_file(struct nfsb *nb, const char *path, size_t maxlen, char **buf, size_t *len,
+		   char *err, size_t errlen)
+{
+	struct nfsb_file *f = NULL;
+	struct stat st;
+	char *data = NULL;
+	size_t done = 0;
+	ssize_t n;
+	int ret;
+
+	*buf = NULL;
+	*len = 0;
+	ret = nfsb_stat(nb, path, &st, err, errlen);
+	if (ret < 0)
+		return ret;
+	if ((size_t)st.st_size > maxlen) {
+		errf(err, errlen, "NFS server %s export %s: %s is %lld bytes, more than %zu",
+		     nb->target.server, nb->target.export, path, (long long)st.st_size, maxlen);
+		return -EFBIG;
+	}
+	ret = nfsb_file_open(nb, path, O_RDONLY, 0, &f);
+	if (ret < 0)
+		return fail(nb, ret, "open", path, err, errlen);
+	data = malloc(maxlen + 1);
+	if (data == NULL) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	/* read up to maxlen + 1 to notice a file that grew since the stat */
+	while (done <= maxlen) {
+		n = nfsb_file_pread(nb, f, data + done, maxlen + 1 - done, (off_t)done);
+		if (n < 0) {
+			ret = fail(nb, (int)n, "read", path, err, errlen);
+			goto out_close;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done > maxlen) {
+		errf(err, errlen, "NFS server %s export %s: %s is larger than %zu bytes",
+		     nb->target.server, nb->target.export, path, maxlen);
+		ret = -EFBIG;
+		goto out_close;
+	}
+	data[done] = '\0';
+	*buf = data;
+	*len = done;
+	data = NULL;
+	ret = 0;
+out_close:
+	free(data);
+	nfsb_file_close(nb, f);
+	return ret;
+}
+
+int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, size_t len,
+			   mode_t mode, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	const char *slash, *base;
+	struct nfsb_file *f = NULL;
+	size_t done = 0;
+	int ret, n;
+
+	ret = check_path(nb, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	slash = strrchr(path, '/');
+	base = slash ? slash + 1 : path;
+	if (*base == '\0')
+		return -EISDIR;
+	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld.%u", slash ? (int)(slash - path + 1) : 0,
+		     path, base, (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	ret = nfsb_file_open(nb, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode, &f);
+	if (ret < 0)
+		return fail(nb, ret, "create", tmp, err, errlen);
+	while (done < len) {
+		ssize_t w = nfsb_file_pwrite(nb, f, (const char *)buf + done, len - done,
+					     (off_t)done);
+
+		if (w <= 0) {
+			ret = fail(nb, w < 0 ? (int)w : -EIO, "write", tmp, err, errlen);
+			goto out_unlink;
+		}
+		done += (size_t)w;
+	}
+	ret = nfsb_file_fsync(nb, f);
+	if (ret < 0) {
+		fail(nb, ret, "fsync", tmp, err, errlen);
+		goto out_unlink;
+	}
+	nfsb_file_close(nb, f);
+	f = NULL;
+	ret = nb_ret(nb, nfs_rename(nb->nfs, tmp, path));
+	if (ret < 0) {
+		fail(nb, ret, "rename to", path, err, errlen);
+		goto out_unlink;
+	}
+	return 0;
+
+out_unlink:
+	nfsb_file_close(nb, f);
+	if (!nb->broken)
+		nfs_unlink(nb->nfs, tmp);
+	return ret;
+}
+
+int nfsb_list_dir(struct nfsb *nb, const char *path, nfsb_dir_fn fn, void *arg,
+		  char *err, size_t errlen)
+{
+	struct nfsdir *dir = NULL;
+	struct nfsdirent *d;
+	struct stat st;
+	int ret;
+
+	ret = check_path(nb, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = nb_ret(nb, nfs_opendir(nb->nfs, path, &dir));
+	if (ret < 0)
+		return fail(nb, ret, "opendir", path, err, errlen);
+	while ((d = nfs_readdir(nb->nfs, dir)) != NULL) {
+		if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0)
+			continue;
+		stat_from_dirent(&st, d);
+		ret = fn(d->name, &st, arg);
+		if (ret != 0)
+			break;
+	}
+	nfs_closedir(nb->nfs, dir);
+	return ret;
+}
+
+struct name_list {
+	char **names;
+	size_t n, cap;
+};
+
+static int collect_name(const char *name, const struct stat *st, void *arg)
+{
+	struct name_list *l = arg;
+
+	(void)st;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->names, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -ENOMEM;
+		l->names = p;
+		l->cap = cap;
+	}
+	l->names[l->n] = strdup(name);
+	if (l->names[l->n] == NULL)
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int remove_rec(struct nfsb *nb, const char *path, int depth, char *err, size_t errlen)
+{
+	struct name_list l = { NULL, 0, 0 };
+	char child[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int ret;
+
+	if (depth > 256)
+		return -ELOOP;
+	ret = nfsb_getattr(nb, path, &st);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return fail(nb, ret, "stat", path, err, errlen);
+	if (!S_ISDIR(st.st_mode)) {
+		ret = nfsb_unlink(nb, path);
+		if (ret < 0 && ret != -ENOENT)
+			return fail(nb, ret, "unlink", path, err, errlen);
+		return 0;
+	}
+	ret = nfsb_list_dir(nb, path, collect_name, &l, err, errlen);
+	for (i = 0; ret == 0 && i < l.n; i++) {
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, l.names[i]) >=
+		    sizeof(child)) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		ret = remove_rec(nb, child, depth + 1, err, errlen);
+	}
+	for (i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(l.names);
+	if (ret < 0)
+		return ret;
+	ret = nfsb_rmdir(nb, path);
+	if (ret < 0 && ret != -ENOENT)
+		return fail(nb, ret, "rmdir", path, err, errlen);
+	return 0;
+}
+
+int nfsb_remove_tree(struct nfsb *nb, const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t n;
+	int ret;
+
+	ret = check_path(nb, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	n = (size_t)snprintf(buf, sizeof(buf), "/%s", path[0] == '/' ? path + 1 : path);
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	if (strspn(buf, "/.") == n) {
+		errf(err, errlen, "NFS server %s export %s: refusing to remove the export root",
+		     nb->target.server, nb->target.export);
+		return -EINVAL;
+	}
+	return remove_rec(nb, buf, 0, err, errlen);
+}
+
+int nfsb_statvfs(struct nfsb *nb, const char *path, struct statvfs *out, char *err,
+		 size_t errlen)
+{
+	struct nfs_statvfs_64 s;
+	int ret;
+
+	ret = nb_ret(nb, nfs_statvfs64(nb->nfs, path, &s));
+	if (ret < 0)
+		return fail(nb, ret, "statvfs", path, err, errlen);
+	memset(out, 0, sizeof(*out));
+	out->f_bsize = (unsigned long)s.f_bsize;
+	out->f_frsize = (unsigned long)s.f_frsize;
+	out->f_blocks = (fsblkcnt_t)s.f_blocks;
+	out->f_bfree = (fsblkcnt_t)s.f_bfree;
+	out->f_bavail = (fsblkcnt_t)s.f_bavail;
+	out->f_files = (fsfilcnt_t)s.f_files;
+	out->f_ffree = (fsfilcnt_t)s.f_ffree;
+	out->f_favail = (fsfilcnt_t)s.f_favail;
+	out->f_fsid = (unsigned long)s.f_fsid;
+	out->f_flag = (unsigned long)s.f_flag;
+	out->f_namemax = (unsigned long)s.f_namemax;
+	return 0;
+}
+
+int nfsb_rename(struct nfsb *nb, const char *from, const char *to, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!path_ok(from) || !path_ok(to))
+		return check_path(nb, path_ok(from) ? to : from, err, errlen);
+	ret = nb_ret(nb, nfs_rename(nb->nfs, from, to));
+	if (ret < 0)
+		return fail(nb, ret, "rename", from, err, errlen);
+	return 0;
+}
+
+int nfsb_probe(const struct nfsb_target *t, int uid, int gid, char *err, size_t errlen)
+{
+	struct nfsb *nb = NULL;
+	struct stat st;
+	int ret;
+
+	ret = nfsb_connect(t, uid, gid, &nb, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = nfsb_getattr(nb, "/", &st);
+	if (ret < 0)
+		fail(nb, ret, "stat", "/", err, errlen);
+	nfsb_close(nb);
+	return ret;
+}
