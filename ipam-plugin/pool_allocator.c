@@ -564,15 +564,19 @@ static int blockers_build(struct blockers *b, const struct pa_allocator *a,
 	return 0;
 }
 
+/* Blockers named in one skip line; the rest are counted. */
+#define SKIP_SHOWN 8
+
 /* Log line for a skipped span [lo, hi] of candidates of size step, blocked by group g. */
 static void note_skip(const struct pa_allocator *a, const struct blockers *b,
 		      const struct group *g, int family, unsigned int size, cidr_u128 lo,
 		      cidr_u128 hi, cidr_u128 step, struct pa_reasons *why)
 {
-	char first[CIDR_STRLEN], lastc[CIDR_STRLEN], cnt[48], desc[3][160];
+	char first[CIDR_STRLEN], lastc[CIDR_STRLEN], cnt[48], desc[160];
+	char list[SKIP_SHOWN * 170 + 32] = "";
 	struct cidr c1 = cidr_from_u128(family, lo, size);
 	struct cidr c2 = cidr_from_u128(family, hi - step + 1, size);
-	size_t shown = 0, more = 0;
+	size_t shown = 0, more = 0, used = 0;
 
 	if (!why)
 		return;
@@ -583,27 +587,24 @@ static void note_skip(const struct pa_allocator *a, const struct blockers *b,
 	for (size_t i = g->first; i <= g->last; i++) {
 		if (b->v[i].hi < lo || b->v[i].lo > hi)
 			continue;
-		if (shown < 3)
-			blk_describe(a, &b->v[i], desc[shown++], sizeof(desc[0]));
-		else
+		if (shown++ >= SKIP_SHOWN) {
 			more++;
+			continue;
+		}
+		blk_describe(a, &b->v[i], desc, sizeof(desc));
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+					 shown > 1 ? ", " : "", desc);
 	}
+	if (more)
+		snprintf(list + used, sizeof(list) - used, " and %zu more", more);
 	cidr_format(&c1, first, sizeof(first));
 	if (lo + step - 1 == hi) {
-		pa_reasons_add(why, "skip %s: overlaps %s%s%s%s%s%s", first, desc[0],
-			       shown > 1 ? ", " : "", shown > 1 ? desc[1] : "",
-			       shown > 2 ? ", " : "", shown > 2 ? desc[2] : "",
-			       more ? " and more" : "");
+		pa_reasons_add(why, "skip %s: overlaps %s", first, list);
 		return;
 	}
 	pa_u128_format((hi - lo) / step + 1, cnt, sizeof(cnt));
-	cidr_format(&c2, lastc, sizeof(lastc));
-	if (more)
-		snprintf(desc[2] + strlen(desc[2]), sizeof(desc[2]) - strlen(desc[2]),
-			 " and %zu more", more);
-	pa_reasons_add(why, "skip %s to %s (%s subnets): overlap %s%s%s%s%s", first, lastc, cnt,
-		       desc[0], shown > 1 ? ", " : "", shown > 1 ? desc[1] : "",
-		       shown > 2 ? ", " : "", shown > 2 ? desc[2] : "");
+	pa_reasons_add(why, "skip %s to %s (%s subnets): overlap %s", first,
+		       cidr_format(&c2, lastc, sizeof(lastc)), cnt, list);
 }
 
 /* Lowest free subnet of size in range r; false when the range is exhausted. */
