@@ -84,7 +84,7 @@ static struct pa_env env_of(const struct settings *cfg, int family,
 
 static int read_hosts(struct ipam *ip, struct hostnet_list *hosts, char *err, size_t errlen)
 {
-	char msg[ERRLEN];
+	char msg[ERRLEN / 2];
 	int ret;
 
 	if (!ip->hostnets)
@@ -100,7 +100,7 @@ static int read_hosts(struct ipam *ip, struct hostnet_list *hosts, char *err, si
 
 static int save(struct ipam *ip, const struct pa_pool *p, char *err, size_t errlen)
 {
-	char msg[ERRLEN];
+	char msg[ERRLEN / 2];
 	int ret;
 
 	if (!ip->state_dir)
