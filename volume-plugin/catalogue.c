@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+/*
+ * catalogue: encode/decode volume definitions and keep them in "<CATALOGUE_DIR>/<name>.json"
+ * on the export (see catalogue.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "jsonutil.h"
+#include "log.h"
+
+char *catalogue_format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+	return buf;
+}
+
+int catalogue_parse_time(const char *text, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return -EINVAL;
+	*out = timegm(&tm);
+	return 0;
+}
+
+json_t *catalogue_encode(const struct volume_def *d)
+{
+	char mode[16], created[32];
+	json_t *j;
+
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "Format", CATALOGUE_FORMAT,
+		      "Name", d->name, "Server", d->server, "Export", d->export, "Subdir",
+		      d->subdir, "Mode", options_format_mode(d->mode, mode, sizeof(mode)),
+		      "Readonly", d->readonly, "OnRemove", d->remove_data ? "delete" : "keep",
+		      "CreatedAt", catalogue_format_time(d->created_at, created, sizeof(created)));
+	if (!j)
+		return NULL;
+	if (d->uid >= 0 && json_object_set_new(j, "Uid", json_integer(d->uid)) < 0)
+		goto fail;
+	if (d->gid >= 0 && json_object_set_new(j, "Gid", json_integer(d->gid)) < 0)
+		goto fail;
+	return j;
+fail:
+	json_decref(j);
+	return NULL;
+}
+
+static int decode_id(json_t *j, const char *key, int *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = -1;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 2147483646) {
+		snprintf(err, errlen, "%s: expected a number from 0 to 2147483646", key);
+		return -EINVAL;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+int catalogue_decode(json_t *j, const char *catalogue_dir, struct volume_def *d, char *err,
+		     size_t errlen)
+{
+	const char *name, *server, *export, *subdir, *mode, *on_remove, *created = NULL;
+	int format = 0, readonly = 0;
+	json_error_t jerr;
+
+	memset(d, 0, sizeof(*d));
+	if (json_unpack_ex(j, &jerr, 0, "{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s?s}", "Format",
+			   &format, "Name", &name, "Server", &server, "Export", &export, "Subdir",
+			   &subdir, "Mode", &mode, "Readonly", &readonly, "OnRemove", &on_remove,
+			   "CreatedAt", &created) < 0) {
+		snprintf(err, errlen, "volume definition: %s", jerr.text);
+		return -EINVAL;
+	}
+	if (format != CATALOGUE_FORMAT) {
+		snprintf(err, errlen, "volume definition: Format %d: this plugin reads format %d",
+			 format, CATALOGUE_FORMAT);
+		return -EINVAL;
+	}
+	if (strlen(name) >= sizeof(d->name) || strlen(server) >= sizeof(d->server) ||
+	    strlen(export) >= sizeof(d->export) || strlen(subdir) >= sizeof(d->subdir)) {
+		snprintf(err, errlen, "volume definition: a value is too long");
+		return -EINVAL;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->server, sizeof(d->server), "%s", server);
+	snprintf(d->export, sizeof(d->export), "%s", export);
+	snprintf(d->subdir, sizeof(d->subdir), "%s", subdir);
+	if (settings_parse_mode("Mode", mode, &d->mode, err, errlen) < 0)
+		return -EINVAL;
+	d->readonly = readonly;
+	if (strcmp(on_remove, "keep") == 0) {
+		d->remove_data = false;
+	} else if (strcmp(on_remove, "delete") == 0) {
+		d->remove_data = true;
+	} else {
+		snprintf(err, errlen, "OnRemove=%s: expected keep or delete", on_remove);
+		return -EINVAL;
+	}
+	if (decode_id(j, "Uid", &d->uid, err, errlen) < 0 ||
+	    decode_id(j, "Gid", &d->gid, err, errlen) < 0)
+		return -EINVAL;
+	if (created && catalogue_parse_time(created, &d->created_at) < 0) {
+		snprintf(err, errlen, "CreatedAt=%s: expected RFC 3339 UTC time", created);
+		return -EINVAL;
+	}
+	return options_check_def(d, catalogue_dir, err, errlen);
+}
+
+int catalogue_path(const char *catalogue_dir, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s.json", catalogue_dir, name);
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volume_def *d,
+		  char *err, size_t errlen)
+{
+	char path[1024], *text = NULL;
+	json_t *j = NULL;
+	int ret;
+
+	ret = catalogue_path(catalogue_dir, d->name, path, sizeof(path));
+	if (ret < 0)
+		return ret;
+	ret = nfsb_mkdir_p(nb, catalogue_dir, 0755, -1, -1, err, errlen);
+	if (ret < 0)
+		return ret;
+	j = catalogue_encode(d);
+	if (j)
+		text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(1));
+	if (!text) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err, errlen);
+out:
+	free(text);
+	json_decref(j);
+	return ret;
+}
+
+static int read_def(struct nfsb *nb, const char *catalogue_dir, const char *name,
+		    struct volume_def *out, char *err, size_t errlen)
+{
+	char path[1024], why[512], *buf = NULL;
+	json_error_t jerr;
+	json_t *j = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = catalogue_path(catalogue_dir, name, path, sizeof(path));
+	if (ret < 0)
+		return ret;
+	ret = nfsb_read_file(nb, path, CATALOGUE_MAX_FILE, &buf, &len, err, errlen);
+	if (ret < 0)
+		return ret;
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "%s: not JSON: %s", path, jerr.text);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = catalogue_decode(j, catalogue_dir, out, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto out;
+	}
+	if (strcmp(out->name, name) != 0) {
+		snprintf(err, errlen, "%s: holds volume \"%s\"", path, out->name);
+		ret = -EINVAL;
+	}
+out:
+	json_decref(j);
+	free(buf);
+	return ret;
+}
+
+int catalogue_get(struct nfsb *nb, const char *catalogue_dir, const char *name,
+		  struct volume_def *out, char *err, size_t errlen)
+{
+	return read_def(nb, catalogue_dir, name, out, err, errlen);
+}
+
+int catalogue_delete(struct nfsb *nb, const char *catalogue_dir, const char *name, char *err,
+		     size_t errlen)
+{
+	char path[1024];
+	int ret;
+
+	ret = catalogue_path(catalogue_dir, name, path, sizeof(path));
+	if (ret < 0)
+		return ret;
+	return nfsb_remove_tree(nb, path, err, errlen);
+}
+
+struct list_ctx {
+	struct nfsb *nb;
+	const char *dir;
+	struct volume_def *v;
+	size_t n, cap;
+	char *err;
+	size_t errlen;
+};
+
+static int list_one(const char *fname, const struct stat *st, void *arg)
+{
+	struct list_ctx *c = arg;
+	char name[VOL_NAME_MAX + 1], err[1024];
+	size_t len = strlen(fname);
+	struct volume_def d;
+	int ret;
+
+	/* Skip temp files of atomic writes (".<name>.tmp...") and anything not "<name>.json". */
+	if (!S_ISREG(st->st_mode) || len <= 5 || len - 5 > VOL_NAME_MAX ||
+	    strcmp(fname + len - 5, ".json") != 0)
+		return 0;
+	memcpy(name, fname, len - 5);
+	name[len - 5] = '\0';
+	if (options_check_name(name, err, sizeof(err)) < 0)
+		return 0;
+	ret = read_def(c->nb, c->dir, name, &d, err, sizeof(err));
+	if (ret < 0) {
+		if (nfsb_is_broken(c->nb)) {
+			if (c->err)
+				snprintf(c->err, c->errlen, "%s", err);
+			return ret;
+		}
+		/* Gone between READDIR and READ (removed on another node): not a problem. */
+		if (ret != -ENOENT)
+			log_warnx("catalogue: skipping %s/%s: %s", c->dir, fname, err);
+		return 0;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct volume_def *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = d;
+	return 0;
+}
+
+int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct volume_def **out,
+		   size_t *n, char *err, size_t errlen)
+{
+	struct list_ctx c = {.nb = nb, .dir = catalogue_dir, .err = err, .errlen = errlen};
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = nfsb_list_dir(nb, catalogue_dir, list_one, &c, err, errlen);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (ret < 0) {
+		free(c.v);
+		return ret;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
