@@ -324,7 +324,9 @@ static json_t *request_dynamic(struct ipam *ip, const struct pool_req *r,
 	json_t *reply = NULL;
 	int ret;
 
-	ret = pa_choose(&ip->alloc, &env, r->family, r->size, &net, &why, msg, sizeof(msg));
+	/* Reasons cost string work per skipped span: only build them when they are logged. */
+	ret = pa_choose(&ip->alloc, &env, r->family, r->size, &net,
+			log_enabled(LOG_LEVEL_INFO) ? &why : NULL, msg, sizeof(msg));
 	log_reasons("pool", &why);
 	if (ret < 0) {
 		log_warnx("pool: nothing to hand out in %s: %s", ip->alloc.space_name[space], msg);

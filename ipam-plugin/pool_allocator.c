@@ -453,15 +453,6 @@ struct group {
 	size_t first, last; /* indexes into the sorted blockers */
 };
 
-static int blk_cmp(const void *x, const void *y)
-{
-	const struct blk *a = x, *b = y;
-
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	return 0;
-}
-
 static void blk_describe(const struct pa_allocator *a, const struct blk *b, char *buf,
 			 size_t len)
 {
@@ -489,23 +480,33 @@ struct blockers {
 	size_t n, cap;
 	struct group *g;
 	size_t ng;
+	cidr_u128 (*span)[2]; /* [lo, hi] of each candidate range of the family */
+	size_t nspan;
 };
 
 static void blockers_fini(struct blockers *b)
 {
 	free(b->v);
 	free(b->g);
+	free(b->span);
+}
+
+/* Host-bit mask of a prefix of length prefix in a family of max bits. */
+static cidr_u128 host_bits(unsigned int max, unsigned int prefix)
+{
+	return max - prefix >= 128 ? ~(cidr_u128)0 : ((cidr_u128)1 << (max - prefix)) - 1;
 }
 
 static int blockers_push(struct blockers *b, const struct cidr *net, enum blk_kind kind,
-			 const void *src, const struct pa_env *env)
+			 const void *src)
 {
-	struct cidr n = cidr_network(net), last;
+	cidr_u128 mask = host_bits(cidr_max_prefix(net), net->prefix);
+	cidr_u128 lo = cidr_to_u128(net) & ~mask, hi = lo | mask;
 	bool relevant = false;
 
 	/* Only what touches a candidate range matters; routes elsewhere are dropped early. */
-	for (size_t i = 0; i < env->nranges && !relevant; i++)
-		relevant = cidr_overlaps(&env->ranges[i].net, &n);
+	for (size_t i = 0; i < b->nspan && !relevant; i++)
+		relevant = lo <= b->span[i][1] && hi >= b->span[i][0];
 	if (!relevant)
 		return 0;
 	if (b->n == b->cap) {
@@ -517,9 +518,58 @@ static int blockers_push(struct blockers *b, const struct cidr *net, enum blk_ki
 		b->v = v;
 		b->cap = cap;
 	}
-	last = cidr_last(&n);
-	b->v[b->n++] = (struct blk){cidr_to_u128(&n), cidr_to_u128(&last), kind, src};
+	b->v[b->n++] = (struct blk){lo, hi, kind, src};
 	return 0;
+}
+
+/*
+ * Sort blockers by lo: an LSD radix sort over the 16 key bytes, skipping every byte
+ * position where all keys agree (the upper 12 bytes of IPv4 keys, the zero interface
+ * halves of IPv6 /64s). O(n) per useful pass instead of qsort's O(n log n) compares.
+ */
+static int blk_sort(struct blk *v, size_t n)
+{
+	size_t (*count)[256] = NULL;
+	struct blk *tmp = NULL, *src = v, *dst;
+	int ret = 0;
+
+	if (n < 2)
+		return 0;
+	count = calloc(16, sizeof(*count));
+	tmp = malloc(n * sizeof(*tmp));
+	if (!count || !tmp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cidr_u128 k = v[i].lo;
+
+		for (int b = 0; b < 16; b++, k >>= 8)
+			count[b][k & 0xff]++;
+	}
+	dst = tmp;
+	for (int b = 0; b < 16; b++) {
+		size_t pos = 0;
+
+		if (count[b][(src[0].lo >> (8 * b)) & 0xff] == n)
+			continue;
+		for (int d = 0; d < 256; d++) {
+			size_t c = count[b][d];
+
+			count[b][d] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[b][(src[i].lo >> (8 * b)) & 0xff]++] = src[i];
+		dst = src;
+		src = src == v ? tmp : v;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+out:
+	free(count);
+	free(tmp);
+	return ret;
 }
 
 /* Collect, sort and merge everything of family that blocks a candidate. */
@@ -529,23 +579,34 @@ static int blockers_build(struct blockers *b, const struct pa_allocator *a,
 	size_t i;
 	int ret = 0;
 
+	b->span = calloc(env->nranges ? env->nranges : 1, sizeof(*b->span));
+	if (!b->span)
+		return -ENOMEM;
+	for (i = 0; i < env->nranges; i++) {
+		const struct cidr *r = &env->ranges[i].net;
+		cidr_u128 mask = host_bits(cidr_max_prefix(r), r->prefix);
+
+		if (r->family != family)
+			continue;
+		b->span[b->nspan][0] = cidr_to_u128(r) & ~mask;
+		b->span[b->nspan++][1] = (cidr_to_u128(r) & ~mask) | mask;
+	}
 	for (i = 0; ret == 0 && i < env->nexclude; i++) {
 		if (env->exclude[i].family == family)
-			ret = blockers_push(b, &env->exclude[i], BLK_EXCLUDE, &env->exclude[i], env);
+			ret = blockers_push(b, &env->exclude[i], BLK_EXCLUDE, &env->exclude[i]);
 	}
 	for (i = 0; ret == 0 && env->hosts && i < env->hosts->n; i++) {
 		if (env->hosts->v[i].net.family == family)
-			ret = blockers_push(b, &env->hosts->v[i].net, BLK_HOST, &env->hosts->v[i],
-					    env);
+			ret = blockers_push(b, &env->hosts->v[i].net, BLK_HOST, &env->hosts->v[i]);
 	}
 	for (i = 0; ret == 0 && i < a->n; i++) {
 		if (a->pools[i]->net.family == family)
-			ret = blockers_push(b, &a->pools[i]->net, BLK_POOL, a->pools[i], env);
+			ret = blockers_push(b, &a->pools[i]->net, BLK_POOL, a->pools[i]);
 	}
 	if (ret < 0)
 		return ret;
-	if (b->n)
-		qsort(b->v, b->n, sizeof(*b->v), blk_cmp);
+	if (blk_sort(b->v, b->n) < 0)
+		return -ENOMEM;
 	b->g = calloc(b->n ? b->n : 1, sizeof(*b->g));
 	if (!b->g)
 		return -ENOMEM;

@@ -186,6 +186,90 @@ START_TEST(test_choose)
 }
 END_TEST
 
+/* Brute force reference: lowest candidate of size in r overlapping none of nets. */
+static bool reference_choice(const struct cidr *r, unsigned int size, const struct cidr *nets,
+			     size_t n, struct cidr *out)
+{
+	struct cidr c = *r;
+
+	c.prefix = size;
+	c = cidr_network(&c);
+	while (cidr_contains(r, &c)) {
+		bool free_ = true;
+
+		for (size_t i = 0; i < n && free_; i++)
+			free_ = !cidr_overlaps(&nets[i], &c);
+		if (free_) {
+			*out = c;
+			return true;
+		}
+		if (!cidr_next(&c, &c))
+			break;
+	}
+	return false;
+}
+
+/* Random blockers (routes, exclusions, pools) against the brute-force reference. */
+START_TEST(test_choose_random)
+{
+	int family = _i ? AF_INET6 : AF_INET;
+	struct pa_range r = {P(_i ? "fd00::/112" : "10.0.0.0/16"), 0};
+	unsigned int max = _i ? 128 : 32, rp = r.net.prefix;
+	unsigned int seed = 7;
+
+	for (int iter = 0; iter < 300; iter++) {
+		struct hostnet_list hosts = {0};
+		struct cidr nets[64], ex[8], want, got;
+		struct pa_env env = {.ranges = &r, .nranges = 1, .exclude = ex, .hosts = &hosts};
+		struct pa_allocator a;
+		size_t n = 0;
+		char err[512];
+		int nb, ret;
+		bool have;
+
+		pa_init(&a, "l", "g");
+		r.size = rp + 4 + (unsigned int)(rand_r(&seed) % 9);
+		nb = rand_r(&seed) % 60;
+		for (int k = 0; k < nb; k++) {
+			unsigned int plen = rp - 2 + (unsigned int)(rand_r(&seed) % (max - rp + 3));
+			cidr_u128 off = (cidr_u128)rand_r(&seed) % ((cidr_u128)1 << (max - rp));
+			struct cidr c = cidr_from_u128(family, cidr_to_u128(&r.net) + off, plen);
+			struct hostnet h = {.kind = HOSTNET_ROUTE};
+			struct pa_pool *p;
+
+			c = cidr_network(&c);
+			switch (k % 3) {
+			case 0:
+				h.net = c;
+				hostnet_list_add(&hosts, &h);
+				nets[n++] = c;
+				break;
+			case 1:
+				if (env.nexclude < 8) {
+					ex[env.nexclude++] = c;
+					nets[n++] = c;
+				}
+				break;
+			default:
+				if (c.prefix >= 1 && c.prefix <= max - 2 &&
+				    pa_pool_add(&a, k % 2 ? PA_SPACE_GLOBAL : PA_SPACE_LOCAL, &c,
+						NULL, &p, err, sizeof(err)) == 0)
+					nets[n++] = c;
+			}
+		}
+		have = reference_choice(&r.net, r.size, nets, n, &want);
+		ret = pa_choose(&a, &env, family, 0, &got, NULL, err, sizeof(err));
+		ck_assert_msg(have == (ret == 0), "iter %d: reference %d, pa_choose %d (%s)", iter,
+			      have, ret, err);
+		if (have)
+			ck_assert_msg(cidr_equal(&want, &got), "iter %d: want %s, got %s", iter,
+				      F(&want), F(&got));
+		hostnet_list_fini(&hosts);
+		pa_fini(&a);
+	}
+}
+END_TEST
+
 /* Repeated choices never return a pool twice (libnetwork's retry loop, digest 4.4). */
 START_TEST(test_choose_repeated_distinct)
 {
@@ -599,6 +683,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_choose, 0, sizeof(choose_cases) / sizeof(choose_cases[0]));
+	tcase_add_loop_test(tc, test_choose_random, 0, 2);
 	tcase_add_test(tc, test_choose_repeated_distinct);
 	tcase_add_test(tc, test_reasons_capped);
 	tcase_add_test(tc, test_check);
