@@ -76,6 +76,11 @@ char *hostnet_describe(const struct hostnet *h, char *buf, size_t len)
 
 	if (h->node[0])
 		snprintf(node, sizeof(node), " on node %s", h->node);
+	if (h->kind == HOSTNET_NAMESERVER) {
+		snprintf(buf, len, "nameserver %s (resolv.conf)%s",
+			 cidr_format_addr(&h->addr, net, sizeof(net)), node);
+		return buf;
+	}
 	if (h->kind == HOSTNET_ADDR) {
 		snprintf(buf, len, "interface %s %s%s", h->dev[0] ? h->dev : "?",
 			 cidr_format(&h->addr, net, sizeof(net)), node);

@@ -17,6 +17,7 @@
 enum hostnet_kind {
 	HOSTNET_ADDR,  /* an interface address: net is its subnet, addr the address itself */
 	HOSTNET_ROUTE, /* a route: net is its destination, addr its gateway (family 0: none) */
+	HOSTNET_NAMESERVER, /* a DNS server of the host: net and addr are its address */
 };
 
 #define HOSTNET_NODE_LEN 64
@@ -49,8 +50,9 @@ void hostnet_list_fini(struct hostnet_list *l);
 bool hostnet_ignored(const struct cidr *net);
 
 /*
- * One-line description into buf, e.g. "interface eth1 10.0.0.5/24" or
- * "route 10.1.0.0/16 via 198.18.0.1 dev veth0 table main", with " on node N" for a
+ * One-line description into buf, e.g. "interface eth1 10.0.0.5/24",
+ * "route 10.1.0.0/16 via 198.18.0.1 dev veth0 table main" or "nameserver 10.255.255.53
+ * (resolv.conf)", with " on node N" for a
  * published entry. Returns buf.
  */
 char *hostnet_describe(const struct hostnet *h, char *buf, size_t len);

@@ -6,6 +6,8 @@
  *   ipam-plugin check CIDR [--state-dir DIR]
  *   ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]
  *
+ * Every verb also takes --resolv-conf PATH (default /etc/resolv.conf), where the host's
+ * DNS servers are read from (tests point it elsewhere).
  * Settings come from the environment (see settings.h). Serving stops cleanly on SIGTERM
  * or SIGINT: the HTTP server drains running requests; every change is already on disk.
  */
@@ -22,16 +24,34 @@
 #include "ipam_api.h"
 #include "log.h"
 #include "netlink.h"
+#include "resolvconf.h"
 #include "settings.h"
 
 #define DEFAULT_SOCKET "/run/docker/plugins/ipam.sock"
 
 extern char **environ;
 
-static int netlink_hostnets(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+/* The host view for every decision: netlink (addresses, routes) plus DNS servers. */
+static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
 {
-	(void)arg;
-	return netlink_read_hostnets(out, err, errlen);
+	const char *resolv = arg;
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	ret = netlink_read_hostnets(out, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* No resolv.conf (or an unreadable one) means no nameservers to avoid. */
+	if (atomic_file_read(resolv, 1 << 20, &text, &len) == 0) {
+		ret = resolvconf_parse(text, out);
+		free(text);
+		if (ret < 0) {
+			snprintf(err, errlen, "out of memory reading %s", resolv);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -39,6 +59,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
 		   "       ipam-plugin check CIDR [--state-dir DIR]\n"
 		   "       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
+		   "       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ")\n"
 		   "settings (environment): POOLS=%s POOLS6=%s EXCLUDE= LOG_LEVEL=info "
 		   "STATE_DIR=%s\n",
 		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_STATE_DIR);
@@ -50,6 +71,7 @@ struct args {
 	const char *state_dir;
 	const char *size;
 	const char *cidr;
+	const char *resolv_conf;
 	bool v6;
 };
 
@@ -60,6 +82,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"state-dir", required_argument, NULL, 'd'},
 		{"size", required_argument, NULL, 'n'},
 		{"v6", no_argument, NULL, '6'},
+		{"resolv-conf", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -68,6 +91,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof(*a));
 	a->verb = "serve";
 	a->socket = DEFAULT_SOCKET;
+	a->resolv_conf = RESOLVCONF_PATH;
 	if (argc > 1 && argv[1][0] != '-') {
 		a->verb = argv[1];
 		argv++;
@@ -86,6 +110,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case '6':
 			a->v6 = true;
+			break;
+		case 'r':
+			a->resolv_conf = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -127,7 +154,7 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 		errno = -ret;
 		fatal("cannot create state directory %s", state_dir);
 	}
-	ret = ipam_init(&ip, cfg, state_dir, netlink_hostnets, NULL, err, sizeof(err));
+	ret = ipam_init(&ip, cfg, state_dir, host_view, (void *)a->resolv_conf, err, sizeof(err));
 	if (ret < 0)
 		fatalx("cannot load state: %s", err);
 	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
@@ -160,7 +187,7 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 		fprintf(stderr, "ipam-plugin check: %s\n", err);
 		return 2;
 	}
-	if (ipam_init(&ip, cfg, state_dir, netlink_hostnets, NULL, err, sizeof(err)) < 0) {
+	if (ipam_init(&ip, cfg, state_dir, host_view, (void *)a->resolv_conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ipam-plugin check: cannot load state: %s\n", err);
 		ipam_fini(&ip);
 		return 2;
@@ -211,7 +238,7 @@ static int cli_suggest(const struct args *a, const struct settings *cfg, const c
 			return 2;
 		}
 	}
-	if (ipam_init(&ip, cfg, state_dir, netlink_hostnets, NULL, err, sizeof(err)) < 0) {
+	if (ipam_init(&ip, cfg, state_dir, host_view, (void *)a->resolv_conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ipam-plugin suggest: cannot load state: %s\n", err);
 		ipam_fini(&ip);
 		return 2;

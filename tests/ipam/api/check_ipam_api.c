@@ -35,7 +35,7 @@ static bool isolated; /* in our own empty netns: subnet choices are deterministi
 
 struct plugin {
 	char *dir;
-	char sock[256], state[256], log[256];
+	char sock[256], state[256], log[256], resolv[256];
 	pid_t pid;
 };
 
@@ -44,7 +44,7 @@ static struct plugin pl;
 static void plugin_start_env(struct plugin *p, char *const env[])
 {
 	char *argv[] = {(char *)plugin_bin, "serve", "--socket", p->sock, "--state-dir", p->state,
-			NULL};
+			"--resolv-conf", p->resolv, NULL};
 
 	p->pid = tl_spawn(argv, env, p->log);
 	ck_assert_int_gt(p->pid, 0);
@@ -72,6 +72,9 @@ static void setup_env(char *const env[])
 	snprintf(pl.sock, sizeof(pl.sock), "%s/ipam.sock", pl.dir);
 	snprintf(pl.state, sizeof(pl.state), "%s/state", pl.dir);
 	snprintf(pl.log, sizeof(pl.log), "%s/plugin.log", pl.dir);
+	snprintf(pl.resolv, sizeof(pl.resolv), "%s/resolv.conf", pl.dir);
+	/* The host's own DNS servers must not change what this test expects. */
+	ck_assert_int_eq(atomic_file_write(pl.resolv, "nameserver 10.250.0.53\n", 23, 0644), 0);
 	plugin_start_env(&pl, env);
 }
 
@@ -714,12 +717,15 @@ START_TEST(test_cli)
 {
 	char out[300], p[64];
 	char *env[] = {"POOLS=10.0.0.0/8:24", "EXCLUDE=10.0.2.0/24", NULL};
-	char *check_used[] = {(char *)plugin_bin, "check", "10.0.0.0/16", "--state-dir", pl.state, NULL};
-	char *check_free[] = {(char *)plugin_bin, "check", "10.200.0.0/16", "--state-dir", pl.state, NULL};
+#define R "--resolv-conf", pl.resolv
+	char *check_used[] = {(char *)plugin_bin, "check", "10.0.0.0/16", "--state-dir", pl.state, R, NULL};
+	char *check_free[] = {(char *)plugin_bin, "check", "10.201.0.0/16", "--state-dir", pl.state, R, NULL};
+	char *check_dns[] = {(char *)plugin_bin, "check", "10.250.0.0/24", "--state-dir", pl.state, R, NULL};
 	char *check_bad[] = {(char *)plugin_bin, "check", "10.200.0.1/16", NULL};
-	char *suggest[] = {(char *)plugin_bin, "suggest", "--state-dir", pl.state, NULL};
-	char *suggest26[] = {(char *)plugin_bin, "suggest", "--size", "26", "--state-dir", pl.state, NULL};
-	char *suggest_bad[] = {(char *)plugin_bin, "suggest", "--size", "3", "--state-dir", pl.state, NULL};
+	char *suggest[] = {(char *)plugin_bin, "suggest", "--state-dir", pl.state, R, NULL};
+	char *suggest26[] = {(char *)plugin_bin, "suggest", "--size", "26", "--state-dir", pl.state, R, NULL};
+	char *suggest_bad[] = {(char *)plugin_bin, "suggest", "--size", "3", "--state-dir", pl.state, R, NULL};
+#undef R
 	char *usage[] = {(char *)plugin_bin, "frobnicate", NULL};
 
 	snprintf(out, sizeof(out), "%s/cli.out", pl.dir);
@@ -731,7 +737,10 @@ START_TEST(test_cli)
 	ck_assert(file_has(out, "  pool 10.0.0.0/24 in use (" GLOBAL ")"));
 	ck_assert(file_has(out, "suggestion: 10.1.0.0/16"));
 	ck_assert_int_eq(cli(out, check_free, env), 0);
-	ck_assert(file_has(out, "10.200.0.0/16 is free"));
+	ck_assert(file_has(out, "10.201.0.0/16 is free"));
+	ck_assert_int_eq(cli(out, check_dns, env), 1);
+	ck_assert(file_has(out, "  nameserver 10.250.0.53 (resolv.conf)"));
+	ck_assert(file_has(out, "suggestion: 10.0.3.0/24"));
 	ck_assert_int_eq(cli(out, check_bad, env), 2);
 	ck_assert(file_has(out, "host bits set"));
 	ck_assert_int_eq(cli(out, suggest, env), 0);

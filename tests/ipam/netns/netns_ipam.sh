@@ -58,8 +58,10 @@ log_has() { grep -qF -- "$1" "$log" || tl_fail "plugin log lacks: $1"; }
 
 tl_log "starting the plugin inside $host"
 # nsenter execs the plugin (no fork for a network namespace), so $! is the plugin itself.
+# Our own resolv.conf: a DNS server inside the candidates must be avoided too.
+printf 'nameserver 10.0.9.53\nnameserver 127.0.0.53\n' >"$dir/resolv.conf"
 LOG_LEVEL=debug nsenter --net="/run/netns/$host" -- "$PLUGIN" serve --socket "$sock" \
-	--state-dir "$dir/state" >"$log" 2>&1 &
+	--state-dir "$dir/state" --resolv-conf "$dir/resolv.conf" >"$log" 2>&1 &
 pid=$!
 tl_defer "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 wait_until 5 test -S "$sock" || tl_fail "socket not ready"
@@ -118,17 +120,22 @@ tl_ok "node copy colliding with this node refused; global replay idempotent"
 
 # The operator CLI sees the same view (fresh netlink dump, state dir of the plugin).
 set +e
-out=$(ns_exec "$host" "$PLUGIN" check 10.0.0.0/22 --state-dir "$dir/state")
+out=$(ns_exec "$host" "$PLUGIN" check 10.0.0.0/22 --state-dir "$dir/state" --resolv-conf "$dir/resolv.conf")
 rc=$?
 set -e
 [ $rc = 1 ] || tl_fail "check exit $rc: $out"
 for want in "10.0.0.0/22 collides with" "interface eth1 10.0.0.5/24" \
-	"route 10.0.2.0/24 dev eth1 table 100" "interface eth2 10.0.3.77/32" "suggestion: 10.0.8.0/22"; do
+	"route 10.0.2.0/24 dev eth1 table 100" "interface eth2 10.0.3.77/32" "suggestion: 10.0.12.0/22"; do
 	grep -qF -- "$want" <<<"$out" || tl_fail "check output lacks '$want': $out"
 done
-out=$(ns_exec "$host" "$PLUGIN" suggest --state-dir "$dir/state" 2>&1) || tl_fail "suggest: $out"
+out=$(ns_exec "$host" "$PLUGIN" suggest --state-dir "$dir/state" --resolv-conf "$dir/resolv.conf" 2>&1) ||
+	tl_fail "suggest: $out"
 grep -qx "10.0.8.0/24" <<<"$out" || tl_fail "suggest: $out"
-tl_ok "check and suggest agree with the running plugin"
+# 10.0.8.0/24 goes, then the nameserver's /24 is skipped.
+expect_pool openmpf-local 10.0.8.0/24
+expect_pool openmpf-local 10.0.10.0/24
+log_has "pool: skip 10.0.9.0/24: overlaps nameserver 10.0.9.53 (resolv.conf)"
+tl_ok "check and suggest agree with the running plugin; nameserver avoided"
 
 kill -TERM "$pid"
 wait "$pid" || tl_fail "plugin exit status $?"

@@ -18,6 +18,7 @@
 #include <linux/rtnetlink.h>
 
 #include "netlink.h"
+#include "resolvconf.h"
 
 static char buf[8192] __attribute__((aligned(8)));
 
@@ -245,6 +246,27 @@ START_TEST(test_hostnet)
 }
 END_TEST
 
+START_TEST(test_resolvconf)
+{
+	struct hostnet_list l = {0};
+	char d[160];
+	const char *text = "# generated\nsearch example.org\nnameserver 10.255.255.53\n"
+			   "nameserver 127.0.0.53\n  nameserver   fd00:53::1\nnameserver bogus\n"
+			   "nameserver fe80::1%eth0\noptions edns0\nnameserver 198.18.0.53";
+
+	ck_assert_int_eq(resolvconf_parse(text, &l), 3);
+	ck_assert_str_eq(hostnet_describe(&l.v[0], d, sizeof(d)),
+			 "nameserver 10.255.255.53 (resolv.conf)");
+	ck_assert_str_eq(hostnet_describe(&l.v[1], d, sizeof(d)), "nameserver fd00:53::1 (resolv.conf)");
+	ck_assert_uint_eq(l.v[1].net.prefix, 128);
+	ck_assert_str_eq(hostnet_describe(&l.v[2], d, sizeof(d)),
+			 "nameserver 198.18.0.53 (resolv.conf)");
+	ck_assert_int_eq(resolvconf_parse("", &l), 0);
+	ck_assert_int_eq(resolvconf_parse("nameserver", &l), 0);
+	hostnet_list_fini(&l);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("netlink");
@@ -255,6 +277,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_addr, 0, sizeof(addrs) / sizeof(addrs[0]));
 	tcase_add_test(tc, test_link);
 	tcase_add_test(tc, test_hostnet);
+	tcase_add_test(tc, test_resolvconf);
 	suite_add_tcase(s, tc);
 	return s;
 }
