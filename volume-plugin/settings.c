@@ -11,6 +11,8 @@
 #include "config.h"
 #include "settings.h"
 
+#define VOLUME_NAME_ROOM 256
+
 int settings_check_server(const char *what, const char *server, char *err, size_t errlen)
 {
 	size_t n = strlen(server);
@@ -241,8 +243,9 @@ int settings_parse(char *const *envp, struct settings *s, char *err, size_t errl
 		       sizeof(s->state_dir), err, errlen);
 	if (ret < 0)
 		return ret;
+	/* Room for "/<volume name>" after it. */
 	ret = get_path(envp, "MOUNT_ROOT", SETTINGS_DEFAULT_MOUNT_ROOT, s->mount_root,
-		       sizeof(s->mount_root), err, errlen);
+		       sizeof(s->mount_root) - VOLUME_NAME_ROOM, err, errlen);
 	if (ret < 0)
 		return ret;
 	v = config_env_get(envp, "CATALOGUE_DIR");
