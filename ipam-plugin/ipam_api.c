@@ -337,6 +337,7 @@ static json_t *request_dynamic(struct ipam *ip, const struct pool_req *r,
 		reply = jsonutil_error("%s", msg);
 		goto out;
 	}
+	p->chosen = true;
 	if (save(ip, p, msg, sizeof(msg)) < 0) {
 		pa_pool_remove(&ip->alloc, p);
 		reply = jsonutil_error("%s", msg);
@@ -469,6 +470,14 @@ static json_t *handle_request_address(void *ctx, json_t *req)
 		reply = jsonutil_error("unknown PoolID \"%s\": %s", id, id_hint);
 		goto out;
 	}
+	/*
+	 * Explicit re-requests of held addresses are replays (swarm restores, node copies
+	 * after a restart) and are granted again, except in a local network whose pool we
+	 * chose ourselves (a plain bridge network): there it is a second container asking
+	 * for the same --ip, which Docker's own IPAM refuses too.
+	 */
+	if (p->space == PA_SPACE_LOCAL && p->chosen && !(flags & PA_ADDR_GATEWAY))
+		flags |= PA_ADDR_UNIQUE;
 	cursor = p->cursor;
 	if (pa_addr_request(p, addr && *addr ? &want : NULL, flags, &got, &again, err,
 			    sizeof(err)) < 0) {

@@ -899,6 +899,12 @@ int pa_addr_request(struct pa_pool *p, const struct cidr *want, int flags, struc
 			return -EINVAL;
 		}
 		if (set_test(&p->set, off)) {
+			if (flags & PA_ADDR_UNIQUE) {
+				snprintf(err, errlen, "address %s is already in use in pool %s",
+					 cidr_format_addr(want, a, sizeof(a)),
+					 cidr_format(&p->net, n, sizeof(n)));
+				return -EEXIST;
+			}
 			*again = true;
 			*out = cidr_from_u128(p->net.family, cidr_to_u128(want), p->net.prefix);
 			return 0;

@@ -63,6 +63,7 @@ struct pa_pool {
 	struct cidr net;   /* canonical */
 	struct cidr range; /* where dynamic addresses come from: net, or the SubPool */
 	bool has_range;
+	bool chosen;	  /* picked by pa_choose (not requested with an explicit Pool) */
 	cidr_u128 cursor; /* offset where the next serial search starts */
 	struct pa_addrset set;
 };
@@ -154,14 +155,16 @@ bool pa_other_space_has(const struct pa_allocator *a, enum pa_space space,
 enum pa_addr_flags {
 	PA_ADDR_GATEWAY = 1, /* a gateway: first usable address unless one is wanted */
 	PA_ADDR_SERIAL = 2,  /* continue after the last address handed out */
+	PA_ADDR_UNIQUE = 4,  /* an explicit address already allocated is refused (-EEXIST) */
 };
 
 /*
  * Allocate want (NULL: a free one) in p. *out gets the address with the pool's prefix.
  * An explicit address that is already allocated is granted again (*again = true): swarm
- * and dockerd replay explicit requests after restarts and leader changes. Returns 0,
- * -EINVAL (outside the pool, network/broadcast/anycast address; message), -ENOSPC (no
- * free address; message) or -ENOMEM.
+ * and dockerd replay explicit requests after restarts and leader changes; with
+ * PA_ADDR_UNIQUE it is refused instead. Returns 0, -EINVAL (outside the pool,
+ * network/broadcast/anycast address; message), -EEXIST (PA_ADDR_UNIQUE; message),
+ * -ENOSPC (no free address; message) or -ENOMEM.
  */
 int pa_addr_request(struct pa_pool *p, const struct cidr *want, int flags, struct cidr *out,
 		    bool *again, char *err, size_t errlen);

@@ -59,6 +59,8 @@ json_t *state_encode_pool(const struct pa_pool *p)
 		      addr_text(p, p->cursor));
 	if (!j || !ctx.arr)
 		goto out_fail;
+	if (p->chosen && json_object_set_new(j, "chosen", json_true()) < 0)
+		goto out_fail;
 	if (p->has_range &&
 	    json_object_set_new(j, "range", json_string(cidr_format(&p->range, buf, sizeof(buf)))) < 0)
 		goto out_fail;
@@ -129,14 +131,15 @@ int state_decode_pool(struct pa_allocator *a, json_t *j, struct pa_pool **out, c
 	const char *space = NULL, *pool = NULL, *range = NULL, *cursor = NULL;
 	struct cidr net, rng;
 	json_t *allocated = NULL;
+	int chosen = 0;
 	json_error_t jerr;
 	struct pa_pool *p = NULL;
 	char msg[256];
 	int version = 0, sp = -1, ret;
 
-	if (json_unpack_ex(j, &jerr, 0, "{s:i, s:s, s:s, s?s, s?s, s?o}", "version", &version,
-			   "space", &space, "pool", &pool, "range", &range, "cursor", &cursor,
-			   "allocated", &allocated) < 0) {
+	if (json_unpack_ex(j, &jerr, 0, "{s:i, s:s, s:s, s?s, s?s, s?o, s?b}", "version",
+			   &version, "space", &space, "pool", &pool, "range", &range, "cursor",
+			   &cursor, "allocated", &allocated, "chosen", &chosen) < 0) {
 		snprintf(err, errlen, "%s", jerr.text);
 		return -EINVAL;
 	}
@@ -165,6 +168,7 @@ int state_decode_pool(struct pa_allocator *a, json_t *j, struct pa_pool **out, c
 	ret = pa_pool_add(a, (enum pa_space)sp, &net, range ? &rng : NULL, &p, err, errlen);
 	if (ret < 0)
 		return ret;
+	p->chosen = chosen;
 	if (cursor) {
 		cidr_u128 off;
 

@@ -7,7 +7,8 @@
  * fragmentation, not with the number of addresses.
  *
  *   {"version":1,"space":"global","pool":"10.0.1.0/24","range":"10.0.1.128/25",
- *    "cursor":"10.0.1.7","allocated":["10.0.1.1","10.0.1.129-10.0.1.134"]}
+ *    "chosen":true,"cursor":"10.0.1.7","allocated":["10.0.1.1","10.0.1.129-10.0.1.134"]}
+ * ("chosen": picked by the driver rather than requested; "range": the SubPool)
  *
  * Encode/decode are pure; save/delete/load do the file work.
  */

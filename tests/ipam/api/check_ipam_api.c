@@ -247,6 +247,16 @@ START_TEST(test_dynamic_pools)
 	json_decref(j);
 	if (isolated)
 		ck_assert_str_eq(p6, "fd00::/64");
+	/* In a pool we chose for a local network, a second request for a held --ip is refused;
+	 * the gateway and explicit pools (node copies, replays) are granted again. */
+	ck_assert_str_eq(request_addr(LOCAL "/10.0.0.0/24", "", GW), "10.0.0.1/24");
+	ck_assert_str_eq(request_addr(LOCAL "/10.0.0.0/24", "10.0.0.1", GW), "10.0.0.1/24");
+	ck_assert_str_eq(request_addr(LOCAL "/10.0.0.0/24", "10.0.0.9", NULL), "10.0.0.9/24");
+	expect_err("/IpamDriver.RequestAddress",
+		   "{\"PoolID\":\"" LOCAL "/10.0.0.0/24\",\"Address\":\"10.0.0.9\"}",
+		   "address 10.0.0.9 is already in use in pool 10.0.0.0/24");
+	ck_assert_str_eq(request_addr(GLOBAL "/10.0.1.0/24", "10.0.1.9", NULL), "10.0.1.9/24");
+	ck_assert_str_eq(request_addr(GLOBAL "/10.0.1.0/24", "10.0.1.9", NULL), "10.0.1.9/24");
 	/* A released pool is free again. */
 	release_pool(LOCAL "/10.0.0.0/24");
 	request_pool(LOCAL, "", NULL, p1);

@@ -517,6 +517,7 @@ START_TEST(test_addr_basic)
 	ck_assert_str_eq(req(p, "10.0.0.200", 0, 0), "10.0.0.200/24");
 	/* An explicit address already held is granted again (replays). */
 	ck_assert_str_eq(req(p, "10.0.0.200", 0, 0), "10.0.0.200/24");
+	ck_assert(strstr(req(p, "10.0.0.200", PA_ADDR_UNIQUE, -EEXIST), "already in use"));
 	ck_assert(strstr(req(p, "10.0.0.0", 0, -EINVAL), "network address"));
 	ck_assert(strstr(req(p, "10.0.0.255", 0, -EINVAL), "broadcast address"));
 	ck_assert(strstr(req(p, "10.0.1.1", 0, -EINVAL), "not inside pool 10.0.0.0/24"));

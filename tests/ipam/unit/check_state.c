@@ -82,6 +82,7 @@ START_TEST(test_roundtrip)
 	pa_init(&a, "l", "g");
 	pa_init(&b, "l", "g");
 	p = add(&a, PA_SPACE_LOCAL, "fd00:0:0:7::/64", NULL);
+	p->chosen = true;
 	get(p, "fd00:0:0:7::1");
 	get(p, NULL);
 	get(p, "fd00:0:0:7::ffff:1");
@@ -90,6 +91,7 @@ START_TEST(test_roundtrip)
 	j2 = state_encode_pool(q);
 	ck_assert(json_equal(j1, j2));
 	ck_assert_str_eq(q->id, p->id);
+	ck_assert(q->chosen);
 	ck_assert(q->cursor == p->cursor);
 	ck_assert_str_eq(state_file_name(p, n1, sizeof(n1)), "local_fd00-0-0-7--_64.json");
 	ck_assert_str_eq(state_file_name(q, n2, sizeof(n2)), n1);
