@@ -31,15 +31,22 @@
 
 extern char **environ;
 
+struct host_source {
+	const char *resolv_conf;
+	struct netlink_view *view; /* NULL: a fresh dump every time (CLI) */
+};
+
 /* The host view for every decision: netlink (addresses, routes) plus DNS servers. */
 static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
 {
-	const char *resolv = arg;
+	const struct host_source *src = arg;
+	const char *resolv = src->resolv_conf;
 	char *text = NULL;
 	size_t len;
 	int ret;
 
-	ret = netlink_read_hostnets(out, err, errlen);
+	ret = src->view ? netlink_view_read(src->view, out, err, errlen) :
+			  netlink_read_hostnets(out, err, errlen);
 	if (ret < 0)
 		return ret;
 	/* No resolv.conf (or an unreadable one) means no nameservers to avoid. */
@@ -137,6 +144,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 static int serve(const struct args *a, const struct settings *cfg, const char *state_dir)
 {
 	char err[1024], line[4096];
+	struct host_source src = {.resolv_conf = a->resolv_conf};
 	struct http_server *srv;
 	struct ipam ip;
 	sigset_t set;
@@ -154,7 +162,10 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 		errno = -ret;
 		fatal("cannot create state directory %s", state_dir);
 	}
-	ret = ipam_init(&ip, cfg, state_dir, host_view, (void *)a->resolv_conf, err, sizeof(err));
+	src.view = netlink_view_open(err, sizeof(err));
+	if (!src.view)
+		fatalx("%s", err);
+	ret = ipam_init(&ip, cfg, state_dir, host_view, &src, err, sizeof(err));
 	if (ret < 0)
 		fatalx("cannot load state: %s", err);
 	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
@@ -170,12 +181,16 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 	log_info("signal %d: stopping", sig);
 	http_server_stop(srv);
 	ipam_fini(&ip);
+	log_info("host view: %lu netlink dumps (a new one only after the kernel reported a change)",
+		 netlink_view_dumps(src.view));
+	netlink_view_close(src.view);
 	log_info("stopped; state is in %s", state_dir);
 	return 0;
 }
 
 static int cli_check(const struct args *a, const struct settings *cfg, const char *state_dir)
 {
+	struct host_source src = {.resolv_conf = a->resolv_conf};
 	struct pa_reasons culprits = {0};
 	char err[1024], c[CIDR_STRLEN];
 	struct cidr net, sug;
@@ -187,7 +202,7 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 		fprintf(stderr, "ipam-plugin check: %s\n", err);
 		return 2;
 	}
-	if (ipam_init(&ip, cfg, state_dir, host_view, (void *)a->resolv_conf, err, sizeof(err)) < 0) {
+	if (ipam_init(&ip, cfg, state_dir, host_view, &src, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ipam-plugin check: cannot load state: %s\n", err);
 		ipam_fini(&ip);
 		return 2;
@@ -221,6 +236,7 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 
 static int cli_suggest(const struct args *a, const struct settings *cfg, const char *state_dir)
 {
+	struct host_source src = {.resolv_conf = a->resolv_conf};
 	int family = a->v6 ? AF_INET6 : AF_INET;
 	struct pa_reasons why = {0};
 	char err[1024], c[CIDR_STRLEN];
@@ -238,7 +254,7 @@ static int cli_suggest(const struct args *a, const struct settings *cfg, const c
 			return 2;
 		}
 	}
-	if (ipam_init(&ip, cfg, state_dir, host_view, (void *)a->resolv_conf, err, sizeof(err)) < 0) {
+	if (ipam_init(&ip, cfg, state_dir, host_view, &src, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ipam-plugin suggest: cannot load state: %s\n", err);
 		ipam_fini(&ip);
 		return 2;

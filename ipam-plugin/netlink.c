@@ -4,6 +4,7 @@
  * rtnl-addr-dump.c. Every attribute is validated before use.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,4 +342,113 @@ out:
 		mnl_socket_close(nl);
 	free(buf);
 	return ret;
+}
+
+/* Messages drained per read before giving up and re-dumping anyway. */
+#define NL_DRAIN_MAX 100000
+
+struct netlink_view {
+	pthread_mutex_t lock;
+	struct mnl_socket *mon;
+	struct hostnet_list cache; /* guarded by lock */
+	bool valid;
+	unsigned long dumps;
+};
+
+struct netlink_view *netlink_view_open(char *err, size_t errlen)
+{
+	struct netlink_view *v = calloc(1, sizeof(*v));
+	unsigned int groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			      RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+	int ret;
+
+	if (!v) {
+		snprintf(err, errlen, "netlink: out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&v->lock, NULL);
+	v->mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!v->mon || mnl_socket_bind(v->mon, groups, MNL_SOCKET_AUTOPID) < 0) {
+		ret = errno;
+		snprintf(err, errlen, "netlink: cannot subscribe to route changes: %s",
+			 strerrordesc_np(ret));
+		netlink_view_close(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Empty the notification queue. True if anything changed (or may have). */
+static bool drain(struct netlink_view *v)
+{
+	char buf[8192];
+	bool changed = false;
+
+	for (int i = 0; i < NL_DRAIN_MAX; i++) {
+		/* The content does not matter, only that the kernel said something. */
+		ssize_t n = recv(mnl_socket_get_fd(v->mon), buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n >= 0 || errno == ENOBUFS) {
+			changed = true;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		return changed || errno != EAGAIN;
+	}
+	return true;
+}
+
+int netlink_view_read(struct netlink_view *v, struct hostnet_list *out, char *err,
+		      size_t errlen)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&v->lock);
+	/* Drain first: a change during the dump below stays queued for the next read. */
+	if (drain(v) || !v->valid) {
+		struct hostnet_list fresh = {0};
+
+		ret = netlink_read_hostnets(&fresh, err, errlen);
+		if (ret < 0) {
+			v->valid = false;
+			hostnet_list_fini(&fresh);
+			goto out;
+		}
+		hostnet_list_fini(&v->cache);
+		v->cache = fresh;
+		v->valid = true;
+		v->dumps++;
+	}
+	for (size_t i = 0; i < v->cache.n; i++) {
+		ret = hostnet_list_add(out, &v->cache.v[i]);
+		if (ret < 0) {
+			snprintf(err, errlen, "netlink: out of memory");
+			goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+unsigned long netlink_view_dumps(struct netlink_view *v)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->dumps;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+void netlink_view_close(struct netlink_view *v)
+{
+	if (!v)
+		return;
+	if (v->mon)
+		mnl_socket_close(v->mon);
+	hostnet_list_fini(&v->cache);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
 }

@@ -47,4 +47,23 @@ int netlink_parse_route(const struct nlmsghdr *nlh, struct hostnet *h, int *ifin
  */
 int netlink_read_hostnets(struct hostnet_list *out, char *err, size_t errlen);
 
+/*
+ * A cached view that is exactly as current as a fresh dump, for the serving process. A
+ * socket subscribed to rtnetlink's link, address and route groups is drained at every
+ * read: the kernel queues a change notification before the `ip route add` (or any other
+ * change) returns, so a pending message (or an overflow, ENOBUFS) means "re-dump", and
+ * an empty queue means the cached dump is still the kernel's state. Thread-safe.
+ */
+struct netlink_view;
+
+/* Subscribe. Returns the view (free with netlink_view_close) or NULL with a message. */
+struct netlink_view *netlink_view_open(char *err, size_t errlen);
+/* Append the current host networks to out, re-dumping if anything changed. 0 or -errno. */
+int netlink_view_read(struct netlink_view *v, struct hostnet_list *out, char *err,
+		      size_t errlen);
+/* Number of full dumps done so far (for logs and tests). */
+unsigned long netlink_view_dumps(struct netlink_view *v);
+/* NULL-safe. */
+void netlink_view_close(struct netlink_view *v);
+
 #endif

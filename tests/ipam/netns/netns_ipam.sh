@@ -83,6 +83,17 @@ log_has "to 10.0.5.0/24 (2 subnets): overlap pool 10.0.4.0/24 in use (openmpf-lo
 # ... and a removed one frees its subnet again.
 ip -n "$host" route del 10.0.5.0/24
 expect_pool openmpf-local 10.0.5.0/24
+# An address added on a link, then a route in another table, right before a request.
+ip -n "$host" addr add 10.0.7.200/25 dev eth2
+expect_pool openmpf-local 10.0.8.0/24
+log_has "pool: skip 10.0.7.0/24: overlaps interface eth2 10.0.7.200/25"
+call /IpamDriver.ReleasePool '{"PoolID":"openmpf-local/10.0.8.0/24"}' >/dev/null
+ip -n "$host" addr del 10.0.7.200/25 dev eth2
+ip -n "$host" route add 10.0.7.0/24 dev eth1 table 200
+expect_pool openmpf-local 10.0.8.0/24
+log_has "to 10.0.7.0/24 (4 subnets): overlap pool 10.0.4.0/24 in use (openmpf-local), pool 10.0.5.0/24 in use (openmpf-local), pool 10.0.6.0/24 in use (openmpf-global), route 10.0.7.0/24 dev eth1 table 200"
+call /IpamDriver.ReleasePool '{"PoolID":"openmpf-local/10.0.8.0/24"}' >/dev/null
+ip -n "$host" route del 10.0.7.0/24 dev eth1 table 200
 tl_ok "routes added or removed while running count at once"
 
 # IPv6: fd00::/64 is on eth1.
@@ -140,4 +151,9 @@ tl_ok "check and suggest agree with the running plugin; nameserver avoided"
 kill -TERM "$pid"
 wait "$pid" || tl_fail "plugin exit status $?"
 log_has "stopped; state is in"
+# Decisions without a change in between reuse the cached dump.
+requests=$(grep -c "http: /IpamDriver.RequestPool" "$log")
+dumps=$(sed -n 's/.*host view: \([0-9]*\) netlink dumps.*/\1/p' "$log")
+[ -n "$dumps" ] && [ "$dumps" -lt "$requests" ] || tl_fail "$dumps dumps for $requests requests"
+tl_ok "$requests RequestPool calls needed $dumps netlink dumps"
 tl_ok "clean exit on SIGTERM"
