@@ -101,15 +101,25 @@ mn_host_networks() {
 mn_daemons_up() {
 	local n=$1 i
 	shift
+	tl_defer "mn_daemons_down"
 	for ((i = 1; i <= n; i++)); do
-		tl_defer "dk_stop '$(_dk_dir "n$i")' >/dev/null"
 		tl_on_fail "dk_log_tail n$i 25"
 	done
 	for ((i = 1; i <= n; i++)); do
 		dk_start "$(_dk_dir "n$i")" "$(mn_ns "n$i")" "$@" || return 1
 	done
-	# swarm leave first at exit: faster daemon shutdown
-	tl_defer "mn_swarm_leave"
+}
+
+# mn_daemons_down : leave the swarm, then stop every node's dockerd in parallel
+mn_daemons_down() {
+	local node pids=()
+	mn_swarm_leave
+	for node in $(mn_nodes); do
+		dk_stop "$(_dk_dir "$node")" >/dev/null &
+		pids+=($!)
+	done
+	# only these: a bare `wait` would also wait for servers this shell started (registry)
+	wait "${pids[@]}" 2>/dev/null || true
 }
 
 # mn_swarm_leave : every node leaves the swarm (best effort)
