@@ -211,16 +211,22 @@ static int parse_pool_req(struct ipam *ip, json_t *req, struct pool_req *r, char
 	}
 	r->family = v6 ? AF_INET6 : AF_INET;
 	if (r->explicit) {
-		if (cidr_parse(pool, CIDR_PARSE_STRICT, &r->net, msg, sizeof(msg)) < 0) {
+		/*
+		 * Host bits are cleared, not refused: Docker's own IPAM parses --subnet with
+		 * Go's net.ParseCIDR, which masks them, and stacks rely on that.
+		 */
+		if (cidr_parse(pool, 0, &r->net, msg, sizeof(msg)) < 0) {
 			snprintf(err, errlen, "Pool %s", msg);
 			return -EINVAL;
 		}
+		r->net = cidr_network(&r->net);
 		r->family = r->net.family;
 		if (sub && *sub) {
-			if (cidr_parse(sub, CIDR_PARSE_STRICT, &r->range, msg, sizeof(msg)) < 0) {
+			if (cidr_parse(sub, 0, &r->range, msg, sizeof(msg)) < 0) {
 				snprintf(err, errlen, "SubPool %s", msg);
 				return -EINVAL;
 			}
+			r->range = cidr_network(&r->range);
 			r->has_range = true;
 		}
 		if (pa_pool_validate(&r->net, r->has_range ? &r->range : NULL, err, errlen) < 0)

@@ -286,6 +286,10 @@ START_TEST(test_explicit_pools)
 		   "collides with pool 10.50.0.0/24 in use (" LOCAL "), pool 10.50.0.0/24 in use (" GLOBAL ")");
 	expect_err("/IpamDriver.RequestPool", "{\"AddressSpace\":\"" GLOBAL "\",\"Pool\":\"10.50.0.128/25\"}",
 		   "a free /25 is 10.0.0.0/25");
+	/* Host bits are cleared, as Docker's own IPAM does (Go's net.ParseCIDR). */
+	ck_assert_str_eq(request_pool(LOCAL, "10.50.0.7/24", "{\"SubPool\":\"10.50.0.130/25\"}", p),
+			 id1);
+	ck_assert_str_eq(p, "10.50.0.0/24");
 	/* Dynamic choices skip explicit pools. */
 	request_pool(LOCAL, "", "{\"Options\":{\"size\":\"16\"}}", p);
 	ck_assert_str_eq(p, "10.0.0.0/16");
@@ -386,8 +390,6 @@ static const struct {
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"V6\":\"yes\"}", "V6"},
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"10.0.0.0/33\"}",
 	 "Pool 10.0.0.0/33: prefix length must be 0-32"},
-	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"10.0.0.1/24\"}",
-	 "host bits set: the network is 10.0.0.0/24"},
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"banana\"}",
 	 "not an IP address"},
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"10.0.0.0/31\"}",
