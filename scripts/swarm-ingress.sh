@@ -56,7 +56,8 @@ current=""
 if "$DOCKER" network inspect ingress >/dev/null 2>&1; then
 	current=$("$DOCKER" network inspect -f '{{.IPAM.Driver}}' ingress)
 	cur_sub=$("$DOCKER" network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' ingress)
-	step "current ingress: IPAM driver '${current:-default}', subnet ${cur_sub:-none}"
+	cur_sub=${cur_sub:-none }
+	step "current ingress: IPAM driver '${current:-default}', subnet ${cur_sub% }"
 	if [ "$current" = "$driver" ] && [ "$force" = 0 ] && [ -z "$subnet" ]; then
 		step "ingress already uses $driver: nothing to do (--force recreates it)"
 		exit 0
