@@ -127,6 +127,15 @@ case $out in
 esac
 out=$(pool_req openmpf-global 10.0.7.0/24) || tl_fail "global replay refused: $out"
 [ "$(field "$out" PoolID)" = "openmpf-global/10.0.7.0/24" ] || tl_fail "replay: $out"
+# This node held only a local copy (another node was leader); a VPN route comes up; then
+# this node becomes leader and its allocator restores the network from raft: accepted.
+pool_req openmpf-local 10.0.20.0/24 >/dev/null || tl_fail "node copy of 10.0.20.0/24 refused"
+ns_route "$host" 10.0.20.0/25 via 10.0.0.6
+out=$(pool_req openmpf-global 10.0.20.0/24) || tl_fail "restore after leader change refused: $out"
+log_has "pool: granted requested 10.0.20.0/24 in openmpf-global (this node's copy of it is in use)"
+# A brand-new global request for a colliding subnet is still refused.
+ns_route "$host" 10.0.22.0/24 via 10.0.0.6
+out=$(pool_req openmpf-global 10.0.22.0/24) && tl_fail "colliding global --subnet accepted: $out"
 tl_ok "node copy colliding with this node refused; global replay idempotent"
 
 # The operator CLI sees the same view (fresh netlink dump, state dir of the plugin).
