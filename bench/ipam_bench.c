@@ -63,8 +63,8 @@ static int fake_hosts(void *arg, struct hostnet_list *out, char *err, size_t err
 /* arg: a netlink_view (cached until the kernel reports a change) or NULL (fresh dump). */
 static int real_hosts(void *arg, struct hostnet_list *out, char *err, size_t errlen)
 {
-	return arg ? netlink_view_read(arg, out, err, errlen) :
-		     netlink_read_hostnets(out, err, errlen);
+	return arg ? netlink_view_read(arg, out, err, errlen)
+		   : netlink_read_hostnets(out, err, errlen);
 }
 
 static http_handler_fn handler(const char *path)
@@ -109,8 +109,8 @@ static void make_routes(struct hostnet_list *l, FILE *batch)
 		if (batch) {
 			char c[CIDR_STRLEN];
 
-			fprintf(batch, "route replace %s dev bench%d\n", cidr_format(&h.net, c, sizeof(c)),
-				i % 8);
+			fprintf(batch, "route replace %s dev bench%d\n",
+				cidr_format(&h.net, c, sizeof(c)), i % 8);
 		}
 	}
 }
@@ -145,7 +145,8 @@ static double time_request_address(struct ipam *ip, const char *id, int n)
 	double t0;
 
 	snprintf(body, sizeof(body),
-		 "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":{\"com.docker.network.ipam.serial\":"
+		 "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":{\"com.docker.network.ipam."
+		 "serial\":"
 		 "\"true\"}}",
 		 id);
 	t0 = now_us();
@@ -176,8 +177,10 @@ static long raw_route_dump(void)
 		struct {
 			struct nlmsghdr h;
 			struct rtmsg r;
-		} req = {{.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
-			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
+		} req = {{.nlmsg_len = sizeof(req),
+			  .nlmsg_type = RTM_GETROUTE,
+			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			  .nlmsg_seq = 1},
 			 {.rtm_family = fam ? AF_INET6 : AF_INET}};
 		bool done = false;
 
@@ -256,8 +259,8 @@ int main(int argc, char **argv)
 	row("RequestPool (choice + bookkeeping, no netlink, no disk)", b, v, "us");
 	{
 		struct hostnet_list l = {0};
-		struct pa_env e = {.ranges = cfg.pools, .nranges = cfg.npools, .exclude = NULL,
-				   .hosts = &l};
+		struct pa_env e = {
+			.ranges = cfg.pools, .nranges = cfg.npools, .exclude = NULL, .hosts = &l};
 		struct cidr out;
 		struct pa_env e0 = {.ranges = cfg.pools, .nranges = cfg.npools};
 		struct pa_allocator empty;
@@ -359,28 +362,31 @@ int main(int argc, char **argv)
 		}
 		v = (now_us() - t0) / 20;
 		printf("\nin a network namespace with %d real routes (%ld route messages, %zu "
-		       "networks kept):\n", ROUTES, msgs, l.n);
+		       "networks kept):\n",
+		       ROUTES, msgs, l.n);
 		row("netlink view (links+addrs+routes, parsed; baseline: raw dump)", b, v, "us");
 		hostnet_list_fini(&l);
 		/* Same 4,096 pools in use, chosen against the same routes without netlink. */
 		ipam_init(&real, &cfg, NULL, real_hosts, NULL, err, sizeof(err));
 		{
 			struct hostnet_list hl = {0};
-			struct pa_env e = {.ranges = cfg.pools, .nranges = cfg.npools, .hosts = &hl};
+			struct pa_env e = {
+				.ranges = cfg.pools, .nranges = cfg.npools, .hosts = &hl};
 
 			fake_hosts(NULL, &hl, err, sizeof(err));
 			for (int i = 0; i < POOLS_IN_USE - 50; i++) {
 				struct pa_pool *p;
 				struct cidr out;
 
-				pa_choose(&real.alloc, &e, AF_INET, 0, &out, NULL, err, sizeof(err));
+				pa_choose(&real.alloc, &e, AF_INET, 0, &out, NULL, err,
+					  sizeof(err));
 				pa_pool_add(&real.alloc, i % 2, &out, NULL, &p, err, sizeof(err));
 			}
 			hostnet_list_fini(&hl);
 		}
 		v = time_request_pool(&real, 50);
-		row("RequestPool incl. fresh netlink dump (baseline: host ns, no pools)", empty_ns, v,
-		    "us");
+		row("RequestPool incl. fresh netlink dump (baseline: host ns, no pools)", empty_ns,
+		    v, "us");
 		{
 			struct netlink_view *view = netlink_view_open(err, sizeof(err));
 			char cmd[128];
@@ -393,16 +399,16 @@ int main(int argc, char **argv)
 			/* A route change before every call: each one pays a dump. */
 			t0 = now_us();
 			for (int i = 0; i < 20; i++) {
-				snprintf(cmd, sizeof(cmd), "ip route replace 10.250.%d.0/24 dev bench0",
-					 i);
+				snprintf(cmd, sizeof(cmd),
+					 "ip route replace 10.250.%d.0/24 dev bench0", i);
 				if (system(cmd) != 0)
 					break;
 			}
 			b = (now_us() - t0) / 20;
 			t0 = now_us();
 			for (int i = 0; i < 20; i++) {
-				snprintf(cmd, sizeof(cmd), "ip route replace 10.251.%d.0/24 dev bench0",
-					 i);
+				snprintf(cmd, sizeof(cmd),
+					 "ip route replace 10.251.%d.0/24 dev bench0", i);
 				if (system(cmd) != 0)
 					break;
 				time_request_pool(&real, 1);

@@ -15,8 +15,8 @@
 #include "cidr.h"
 
 enum hostnet_kind {
-	HOSTNET_ADDR,  /* an interface address: net is its subnet, addr the address itself */
-	HOSTNET_ROUTE, /* a route: net is its destination, addr its gateway (family 0: none) */
+	HOSTNET_ADDR,	    /* an interface address: net is its subnet, addr the address itself */
+	HOSTNET_ROUTE,	    /* a route: net is its destination, addr its gateway (family 0: none) */
 	HOSTNET_NAMESERVER, /* a DNS server of the host: net and addr are its address */
 };
 
@@ -28,7 +28,7 @@ struct hostnet {
 	struct cidr net;  /* host bits cleared */
 	struct cidr addr; /* see kind */
 	char dev[HOSTNET_DEV_LEN];
-	uint32_t table; /* routes: routing table id (254 main, 255 local) */
+	uint32_t table;		     /* routes: routing table id (254 main, 255 local) */
 	char node[HOSTNET_NODE_LEN]; /* "" for this host, else the node that published it */
 };
 

@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "ipam_api.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "ipam_api.h"
 #include "state.h"
 
 #define ERRLEN 1024
@@ -92,8 +92,10 @@ static int read_hosts(struct ipam *ip, struct hostnet_list *hosts, char *err, si
 	ret = ip->hostnets(ip->hostnets_arg, hosts, msg, sizeof(msg));
 	if (ret < 0) {
 		log_warnx("%s: %s", __func__, msg);
-		snprintf(err, errlen, "cannot read this host's networks, so no subnet is safe to "
-				      "hand out: %s", msg);
+		snprintf(err, errlen,
+			 "cannot read this host's networks, so no subnet is safe to "
+			 "hand out: %s",
+			 msg);
 	}
 	return ret;
 }
@@ -175,8 +177,9 @@ static int parse_pool_options(struct ipam *ip, json_t *opts, struct pool_req *r,
 		/* Docker's own keys (serial and the like) are not ours to judge. */
 		if (strncmp(key, OPT_DOCKER_PREFIX, strlen(OPT_DOCKER_PREFIX)) == 0)
 			continue;
-		snprintf(err, errlen, "unknown IPAM option %s: the accepted option is size=N "
-				      "(prefix length of the subnet to choose)",
+		snprintf(err, errlen,
+			 "unknown IPAM option %s: the accepted option is size=N "
+			 "(prefix length of the subnet to choose)",
 			 key);
 		return -EINVAL;
 	}
@@ -206,7 +209,8 @@ static int parse_pool_req(struct ipam *ip, json_t *req, struct pool_req *r, char
 	}
 	r->explicit = pool && *pool;
 	if (!r->explicit && sub && *sub) {
-		snprintf(err, errlen, "SubPool %s given without Pool: --ip-range needs --subnet", sub);
+		snprintf(err, errlen, "SubPool %s given without Pool: --ip-range needs --subnet",
+			 sub);
 		return -EINVAL;
 	}
 	r->family = v6 ? AF_INET6 : AF_INET;
@@ -379,8 +383,8 @@ static json_t *handle_request_pool(void *ctx, json_t *req)
 
 /* ---- ReleasePool ------------------------------------------------------------------- */
 
-static const char *const id_hint = "expected a PoolID returned by RequestPool, such as "
-				   IPAM_LOCAL_SPACE "/10.0.0.0/24";
+static const char *const id_hint =
+	"expected a PoolID returned by RequestPool, such as " IPAM_LOCAL_SPACE "/10.0.0.0/24";
 
 static json_t *handle_release_pool(void *ctx, json_t *req)
 {
@@ -427,10 +431,12 @@ static int parse_addr_options(json_t *opts, int *flags, char *err, size_t errlen
 		if (strcmp(key, OPT_GATEWAY_TYPE) == 0 && s && strcmp(s, OPT_GATEWAY_VALUE) == 0)
 			*flags |= PA_ADDR_GATEWAY;
 		if (strcmp(key, OPT_SERIAL) == 0) {
-			if (!s || config_parse_bool("Options." OPT_SERIAL, s, &b, err, errlen) < 0) {
+			if (!s ||
+			    config_parse_bool("Options." OPT_SERIAL, s, &b, err, errlen) < 0) {
 				if (!s)
-					snprintf(err, errlen, "Options.%s: expected a string, got %s",
-						 key, jsonutil_type_name(v));
+					snprintf(err, errlen,
+						 "Options.%s: expected a string, got %s", key,
+						 jsonutil_type_name(v));
 				return -EINVAL;
 			}
 			if (b)
@@ -541,7 +547,8 @@ static json_t *handle_release_address(void *ctx, json_t *req)
 		log_info("address: released %s in %s", a, p->id);
 		/* The address is free in memory either way; a failed save only leaks it on disk. */
 		if (save(ip, p, err, sizeof(err)) < 0)
-			log_warnx("%s: %s stays allocated on disk until the next save", __func__, a);
+			log_warnx("%s: %s stays allocated on disk until the next save", __func__,
+				  a);
 	}
 	reply = json_object();
 out:

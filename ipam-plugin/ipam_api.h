@@ -31,9 +31,9 @@ typedef int (*ipam_hostnets_fn)(void *arg, struct hostnet_list *out, char *err, 
 
 struct ipam {
 	pthread_mutex_t lock;
-	struct pa_allocator alloc;	/* guarded by lock */
-	const struct settings *cfg;	/* borrowed */
-	const char *state_dir;		/* borrowed; NULL: nothing is persisted */
+	struct pa_allocator alloc;  /* guarded by lock */
+	const struct settings *cfg; /* borrowed */
+	const char *state_dir;	    /* borrowed; NULL: nothing is persisted */
 	ipam_hostnets_fn hostnets;
 	void *hostnets_arg;
 };

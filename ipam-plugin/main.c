@@ -45,8 +45,8 @@ static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errl
 	size_t len;
 	int ret;
 
-	ret = src->view ? netlink_view_read(src->view, out, err, errlen) :
-			  netlink_read_hostnets(out, err, errlen);
+	ret = src->view ? netlink_view_read(src->view, out, err, errlen)
+			: netlink_read_hostnets(out, err, errlen);
 	if (ret < 0)
 		return ret;
 	/* No resolv.conf (or an unreadable one) means no nameservers to avoid. */
@@ -63,12 +63,13 @@ static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errl
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
-		   "       ipam-plugin check CIDR [--state-dir DIR]\n"
-		   "       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
-		   "       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ")\n"
-		   "settings (environment): POOLS=%s POOLS6=%s EXCLUDE= LOG_LEVEL=info "
-		   "STATE_DIR=%s\n",
+	fprintf(f,
+		"usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
+		"       ipam-plugin check CIDR [--state-dir DIR]\n"
+		"       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
+		"       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ")\n"
+		"settings (environment): POOLS=%s POOLS6=%s EXCLUDE= LOG_LEVEL=info "
+		"STATE_DIR=%s\n",
 		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_STATE_DIR);
 }
 

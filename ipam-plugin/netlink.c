@@ -221,8 +221,8 @@ static int net_cb(const struct nlmsghdr *nlh, void *data)
 	struct hostnet h;
 	int index = 0, ret;
 
-	ret = nlh->nlmsg_type == RTM_NEWADDR ? netlink_parse_addr(nlh, &h, &index) :
-					       netlink_parse_route(nlh, &h, &index);
+	ret = nlh->nlmsg_type == RTM_NEWADDR ? netlink_parse_addr(nlh, &h, &index)
+					     : netlink_parse_route(nlh, &h, &index);
 	if (ret < 0)
 		ctx->malformed++;
 	if (ret <= 0)
@@ -236,8 +236,8 @@ static int net_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* One dump request of type for family; runs cb on every reply. Returns 0 or -errno. */
-static int dump_one(struct mnl_socket *nl, char *buf, uint16_t type, int family,
-		    mnl_cb_t cb, struct dump_ctx *ctx)
+static int dump_one(struct mnl_socket *nl, char *buf, uint16_t type, int family, mnl_cb_t cb,
+		    struct dump_ctx *ctx)
 {
 	unsigned int portid = mnl_socket_get_portid(nl);
 	unsigned int seq = (unsigned int)time(NULL) ^ (unsigned int)type;
@@ -399,8 +399,7 @@ static bool drain(struct netlink_view *v)
 	return true;
 }
 
-int netlink_view_read(struct netlink_view *v, struct hostnet_list *out, char *err,
-		      size_t errlen)
+int netlink_view_read(struct netlink_view *v, struct hostnet_list *out, char *err, size_t errlen)
 {
 	int ret = 0;
 

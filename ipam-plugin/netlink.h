@@ -59,8 +59,7 @@ struct netlink_view;
 /* Subscribe. Returns the view (free with netlink_view_close) or NULL with a message. */
 struct netlink_view *netlink_view_open(char *err, size_t errlen);
 /* Append the current host networks to out, re-dumping if anything changed. 0 or -errno. */
-int netlink_view_read(struct netlink_view *v, struct hostnet_list *out, char *err,
-		      size_t errlen);
+int netlink_view_read(struct netlink_view *v, struct hostnet_list *out, char *err, size_t errlen);
 /* Number of full dumps done so far (for logs and tests). */
 unsigned long netlink_view_dumps(struct netlink_view *v);
 /* NULL-safe. */

@@ -284,8 +284,7 @@ int pa_space_parse(const struct pa_allocator *a, const char *name)
 	return -1;
 }
 
-static int key_cmp(enum pa_space sa, const struct cidr *na, enum pa_space sb,
-		   const struct cidr *nb)
+static int key_cmp(enum pa_space sa, const struct cidr *na, enum pa_space sb, const struct cidr *nb)
 {
 	if (sa != sb)
 		return sa < sb ? -1 : 1;
@@ -293,8 +292,7 @@ static int key_cmp(enum pa_space sa, const struct cidr *na, enum pa_space sb,
 }
 
 /* Index of the first pool not below (space, net). */
-static size_t pool_lower(const struct pa_allocator *a, enum pa_space space,
-			 const struct cidr *net)
+static size_t pool_lower(const struct pa_allocator *a, enum pa_space space, const struct cidr *net)
 {
 	size_t lo = 0, hi = a->n;
 
@@ -386,8 +384,8 @@ int pa_pool_add(struct pa_allocator *a, enum pa_space space, const struct cidr *
 		return ret;
 	i = pool_lower(a, space, net);
 	if (i < a->n && a->pools[i]->space == space && cidr_equal(&a->pools[i]->net, net)) {
-		snprintf(err, errlen, "pool %s already exists in %s", cidr_format(net, buf, sizeof(buf)),
-			 a->space_name[space]);
+		snprintf(err, errlen, "pool %s already exists in %s",
+			 cidr_format(net, buf, sizeof(buf)), a->space_name[space]);
 		return -EEXIST;
 	}
 	if (a->n == a->cap) {
@@ -430,8 +428,7 @@ void pa_pool_remove(struct pa_allocator *a, struct pa_pool *p)
 	pool_free(p);
 }
 
-bool pa_other_space_has(const struct pa_allocator *a, enum pa_space space,
-			const struct cidr *net)
+bool pa_other_space_has(const struct pa_allocator *a, enum pa_space space, const struct cidr *net)
 {
 	enum pa_space other = space == PA_SPACE_LOCAL ? PA_SPACE_GLOBAL : PA_SPACE_LOCAL;
 
@@ -453,8 +450,7 @@ struct group {
 	size_t first, last; /* indexes into the sorted blockers */
 };
 
-static void blk_describe(const struct pa_allocator *a, const struct blk *b, char *buf,
-			 size_t len)
+static void blk_describe(const struct pa_allocator *a, const struct blk *b, char *buf, size_t len)
 {
 	char c[CIDR_STRLEN];
 
@@ -463,7 +459,8 @@ static void blk_describe(const struct pa_allocator *a, const struct blk *b, char
 		hostnet_describe(b->src, buf, len);
 		break;
 	case BLK_EXCLUDE:
-		snprintf(buf, len, "excluded range %s (EXCLUDE)", cidr_format(b->src, c, sizeof(c)));
+		snprintf(buf, len, "excluded range %s (EXCLUDE)",
+			 cidr_format(b->src, c, sizeof(c)));
 		break;
 	case BLK_POOL: {
 		const struct pa_pool *p = b->src;
@@ -529,7 +526,7 @@ static int blockers_push(struct blockers *b, const struct cidr *net, enum blk_ki
  */
 static int blk_sort(struct blk *v, size_t n)
 {
-	size_t (*count)[256] = NULL;
+	size_t(*count)[256] = NULL;
 	struct blk *tmp = NULL, *src = v, *dst;
 	int ret = 0;
 
@@ -629,9 +626,9 @@ static int blockers_build(struct blockers *b, const struct pa_allocator *a,
 #define SKIP_SHOWN 8
 
 /* Log line for a skipped span [lo, hi] of candidates of size step, blocked by group g. */
-static void note_skip(const struct pa_allocator *a, const struct blockers *b,
-		      const struct group *g, int family, unsigned int size, cidr_u128 lo,
-		      cidr_u128 hi, cidr_u128 step, struct pa_reasons *why)
+static void note_skip(const struct pa_allocator *a, const struct blockers *b, const struct group *g,
+		      int family, unsigned int size, cidr_u128 lo, cidr_u128 hi, cidr_u128 step,
+		      struct pa_reasons *why)
 {
 	char first[CIDR_STRLEN], lastc[CIDR_STRLEN], cnt[48], desc[160];
 	char list[SKIP_SHOWN * 170 + 32] = "";
@@ -710,9 +707,8 @@ static bool choose_in_range(const struct pa_allocator *a, const struct blockers 
 	}
 }
 
-int pa_choose(const struct pa_allocator *a, const struct pa_env *env, int family,
-	      unsigned int size, struct cidr *out, struct pa_reasons *why, char *err,
-	      size_t errlen)
+int pa_choose(const struct pa_allocator *a, const struct pa_env *env, int family, unsigned int size,
+	      struct cidr *out, struct pa_reasons *why, char *err, size_t errlen)
 {
 	unsigned int maxp = family == AF_INET6 ? PA_MAX_PREFIX6 : PA_MAX_PREFIX4;
 	struct blockers b = {0};
@@ -735,16 +731,16 @@ int pa_choose(const struct pa_allocator *a, const struct pa_env *env, int family
 		nfam++;
 		cidr_format(&r->net, buf, sizeof(buf));
 		if (s < r->net.prefix || s > maxp || s < 1) {
-			pa_reasons_add(why, "range %s: size /%u does not fit (accepted %u-%u)", buf, s,
-				       r->net.prefix, maxp);
+			pa_reasons_add(why, "range %s: size /%u does not fit (accepted %u-%u)", buf,
+				       s, r->net.prefix, maxp);
 			continue;
 		}
 		usable++;
 		if (choose_in_range(a, &b, r, s, out, why)) {
 			char c[CIDR_STRLEN];
 
-			pa_reasons_add(why, "chose %s from range %s", cidr_format(out, c, sizeof(c)),
-				       buf);
+			pa_reasons_add(why, "chose %s from range %s",
+				       cidr_format(out, c, sizeof(c)), buf);
 			ret = 0;
 			goto out;
 		}
@@ -754,8 +750,8 @@ int pa_choose(const struct pa_allocator *a, const struct pa_env *env, int family
 						 used ? ", " : "", buf, s);
 	}
 	if (!usable) {
-		used = (size_t)snprintf(err, errlen, "size /%u fits no candidate range; accepted:",
-					size);
+		used = (size_t)snprintf(err, errlen,
+					"size /%u fits no candidate range; accepted:", size);
 		for (size_t i = 0; i < env->nranges && used < errlen; i++) {
 			if (env->ranges[i].net.family == family)
 				used += (size_t)snprintf(
@@ -843,8 +839,8 @@ static bool reserved(const struct pa_pool *p, cidr_u128 off)
 static const char *reserved_name(const struct pa_pool *p, cidr_u128 off)
 {
 	if (off == 0)
-		return p->net.family == AF_INET ? "the network address" :
-						  "the subnet-router anycast address";
+		return p->net.family == AF_INET ? "the network address"
+						: "the subnet-router anycast address";
 	return "the broadcast address";
 }
 
@@ -916,7 +912,8 @@ int pa_addr_request(struct pa_pool *p, const struct cidr *want, int flags, struc
 	if ((flags & PA_ADDR_GATEWAY) && !set_test(&p->set, 1))
 		return grant(p, 1, out, err, errlen);
 	from = (flags & PA_ADDR_SERIAL) && p->cursor >= lo && p->cursor <= hi ? p->cursor : lo;
-	if (!set_find(&p->set, from, hi, &off) && !(from > lo && set_find(&p->set, lo, from - 1, &off))) {
+	if (!set_find(&p->set, from, hi, &off) &&
+	    !(from > lo && set_find(&p->set, lo, from - 1, &off))) {
 		snprintf(err, errlen,
 			 "pool %s has no free address left in %s (%s allocated); release addresses "
 			 "or use a bigger pool (--ipam-opt size=N or a shorter --subnet)",
@@ -930,8 +927,7 @@ int pa_addr_request(struct pa_pool *p, const struct cidr *want, int flags, struc
 	return ret;
 }
 
-int pa_addr_release(struct pa_pool *p, const struct cidr *addr, bool *was, char *err,
-		    size_t errlen)
+int pa_addr_release(struct pa_pool *p, const struct cidr *addr, bool *was, char *err, size_t errlen)
 {
 	char a[CIDR_STRLEN], n[CIDR_STRLEN];
 	cidr_u128 off;

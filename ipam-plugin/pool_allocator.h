@@ -134,9 +134,8 @@ void pa_pool_remove(struct pa_allocator *a, struct pa_pool *p);
  * ranges and the size), -EINVAL (size fits no range; message lists what is accepted) or
  * -ENOMEM. The choice is not recorded: the caller adds the pool.
  */
-int pa_choose(const struct pa_allocator *a, const struct pa_env *env, int family,
-	      unsigned int size, struct cidr *out, struct pa_reasons *why, char *err,
-	      size_t errlen);
+int pa_choose(const struct pa_allocator *a, const struct pa_env *env, int family, unsigned int size,
+	      struct cidr *out, struct pa_reasons *why, char *err, size_t errlen);
 
 /*
  * What net collides with: exclusions, host networks (if env->hosts) and pools. With
@@ -149,8 +148,7 @@ size_t pa_check(const struct pa_allocator *a, const struct pa_env *env, const st
 		int space, struct pa_reasons *culprits);
 
 /* Does a pool of the other space hold exactly net? */
-bool pa_other_space_has(const struct pa_allocator *a, enum pa_space space,
-			const struct cidr *net);
+bool pa_other_space_has(const struct pa_allocator *a, enum pa_space space, const struct cidr *net);
 
 enum pa_addr_flags {
 	PA_ADDR_GATEWAY = 1, /* a gateway: first usable address unless one is wanted */

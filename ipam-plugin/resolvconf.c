@@ -23,7 +23,8 @@ int resolvconf_parse(const char *text, struct hostnet_list *out)
 			buf[len] = '\0';
 			/* "nameserver fe80::1%eth0": the zone makes it link-local anyway. */
 			if (sscanf(buf, " nameserver %63[0-9A-Fa-f.:]", addr) == 1 &&
-			    cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h.addr, err, sizeof(err)) == 0 &&
+			    cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h.addr, err, sizeof(err)) ==
+				    0 &&
 			    !hostnet_ignored(&h.addr)) {
 				h.net = h.addr;
 				snprintf(h.dev, sizeof(h.dev), "resolv.conf");

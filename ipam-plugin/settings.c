@@ -103,7 +103,8 @@ int settings_parse_ranges(const char *name, const char *text, int family, struct
 	}
 	if (*n == 0) {
 		snprintf(err, errlen, "%s=%s: expected CIDR[:SIZE],... such as %s, or none", name,
-			 text, family == AF_INET6 ? SETTINGS_DEFAULT_POOLS6 : SETTINGS_DEFAULT_POOLS);
+			 text,
+			 family == AF_INET6 ? SETTINGS_DEFAULT_POOLS6 : SETTINGS_DEFAULT_POOLS);
 		return -EINVAL;
 	}
 	return 0;

@@ -62,7 +62,8 @@ json_t *state_encode_pool(const struct pa_pool *p)
 	if (p->chosen && json_object_set_new(j, "chosen", json_true()) < 0)
 		goto out_fail;
 	if (p->has_range &&
-	    json_object_set_new(j, "range", json_string(cidr_format(&p->range, buf, sizeof(buf)))) < 0)
+	    json_object_set_new(j, "range", json_string(cidr_format(&p->range, buf, sizeof(buf)))) <
+		    0)
 		goto out_fail;
 	if (pa_pool_for_each_run(p, add_run, &ctx) < 0)
 		goto out_fail;
@@ -111,8 +112,8 @@ static int decode_allocated(struct pa_pool *p, json_t *arr, char *err, size_t er
 			return -EINVAL;
 		}
 		dash = strchr(text, '-');
-		snprintf(first, sizeof(first), "%.*s", dash ? (int)(dash - text) : (int)strlen(text),
-			 text);
+		snprintf(first, sizeof(first), "%.*s",
+			 dash ? (int)(dash - text) : (int)strlen(text), text);
 		if (parse_off(p, first, &lo, err, errlen) < 0)
 			return -EINVAL;
 		hi = lo;
@@ -137,9 +138,9 @@ int state_decode_pool(struct pa_allocator *a, json_t *j, struct pa_pool **out, c
 	char msg[256];
 	int version = 0, sp = -1, ret;
 
-	if (json_unpack_ex(j, &jerr, 0, "{s:i, s:s, s:s, s?s, s?s, s?o, s?b}", "version",
-			   &version, "space", &space, "pool", &pool, "range", &range, "cursor",
-			   &cursor, "allocated", &allocated, "chosen", &chosen) < 0) {
+	if (json_unpack_ex(j, &jerr, 0, "{s:i, s:s, s:s, s?s, s?s, s?o, s?b}", "version", &version,
+			   "space", &space, "pool", &pool, "range", &range, "cursor", &cursor,
+			   "allocated", &allocated, "chosen", &chosen) < 0) {
 		snprintf(err, errlen, "%s", jerr.text);
 		return -EINVAL;
 	}
@@ -204,8 +205,8 @@ char *state_file_name(const struct pa_pool *p, char *buf, size_t len)
 	return buf;
 }
 
-static int pool_path(const char *dir, const struct pa_pool *p, char *path, size_t len,
-		     char *err, size_t errlen)
+static int pool_path(const char *dir, const struct pa_pool *p, char *path, size_t len, char *err,
+		     size_t errlen)
 {
 	char name[CIDR_STRLEN + 16];
 

@@ -43,8 +43,8 @@ static struct plugin pl;
 
 static void plugin_start_env(struct plugin *p, char *const env[])
 {
-	char *argv[] = {(char *)plugin_bin, "serve", "--socket", p->sock, "--state-dir", p->state,
-			"--resolv-conf", p->resolv, NULL};
+	char *argv[] = {(char *)plugin_bin, "serve",	     "--socket", p->sock, "--state-dir",
+			p->state,	    "--resolv-conf", p->resolv,	 NULL};
 
 	p->pid = tl_spawn(argv, env, p->log);
 	ck_assert_int_gt(p->pid, 0);
@@ -140,8 +140,8 @@ static const char *request_pool(const char *space, const char *pool, const char 
 	json_t *req, *j;
 	char *body;
 
-	req = json_pack("{s:s, s:s, s:s, s:n, s:b}", "AddressSpace", space, "Pool", pool,
-			"SubPool", "", "Options", "V6", 0);
+	req = json_pack("{s:s, s:s, s:s, s:n, s:b}", "AddressSpace", space, "Pool", pool, "SubPool",
+			"", "Options", "V6", 0);
 	if (extra) {
 		json_t *x = json_loads(extra, 0, NULL);
 
@@ -282,9 +282,12 @@ START_TEST(test_explicit_pools)
 	ck_assert_str_eq(request_addr(id1, "", GW), "10.50.0.1/24");
 	ck_assert_str_eq(request_addr(id1, "", NULL), "10.50.0.128/24");
 	/* Anything overlapping, in either space, is refused, naming the pool and suggesting. */
-	expect_err("/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"10.50.0.0/16\"}",
-		   "collides with pool 10.50.0.0/24 in use (" LOCAL "), pool 10.50.0.0/24 in use (" GLOBAL ")");
-	expect_err("/IpamDriver.RequestPool", "{\"AddressSpace\":\"" GLOBAL "\",\"Pool\":\"10.50.0.128/25\"}",
+	expect_err("/IpamDriver.RequestPool",
+		   "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"10.50.0.0/16\"}",
+		   "collides with pool 10.50.0.0/24 in use (" LOCAL
+		   "), pool 10.50.0.0/24 in use (" GLOBAL ")");
+	expect_err("/IpamDriver.RequestPool",
+		   "{\"AddressSpace\":\"" GLOBAL "\",\"Pool\":\"10.50.0.128/25\"}",
 		   "a free /25 is 10.0.0.0/25");
 	/* Host bits are cleared, as Docker's own IPAM does (Go's net.ParseCIDR). */
 	ck_assert_str_eq(request_pool(LOCAL, "10.50.0.7/24", "{\"SubPool\":\"10.50.0.130/25\"}", p),
@@ -308,9 +311,10 @@ START_TEST(test_local_global)
 	/* Leader's allocator picks a pool in the global space ... */
 	snprintf(gid, sizeof(gid), "%s", request_pool(GLOBAL, "", NULL, p));
 	ck_assert_str_eq(p, "10.0.0.0/24");
-	ck_assert_str_eq(request_addr(gid, "", "{\"RequestAddressType\":\"com.docker.network."
-					      "gateway\",\"com.docker.network.ipam.serial\":"
-					      "\"true\"}"),
+	ck_assert_str_eq(request_addr(gid, "",
+				      "{\"RequestAddressType\":\"com.docker.network."
+				      "gateway\",\"com.docker.network.ipam.serial\":"
+				      "\"true\"}"),
 			 "10.0.0.1/24");
 	ck_assert_str_eq(request_addr(gid, "", SERIAL), "10.0.0.2/24");
 	/* ... and this node's libnetwork builds its local copy with explicit values. */
@@ -351,8 +355,9 @@ START_TEST(test_addresses)
 	ck_assert_str_eq(request_addr(id, "", NULL), "198.18.7.2/29");
 	ck_assert_str_eq(request_addr(id, "198.18.7.6", NULL), "198.18.7.6/29");
 	ck_assert_str_eq(request_addr(id, "198.18.7.6", NULL), "198.18.7.6/29");
-	ck_assert_str_eq(request_addr(id, "", "{\"com.docker.network.endpoint.macaddress\":"
-					      "\"02:42:ac:11:00:02\"}"),
+	ck_assert_str_eq(request_addr(id, "",
+				      "{\"com.docker.network.endpoint.macaddress\":"
+				      "\"02:42:ac:11:00:02\"}"),
 			 "198.18.7.5/29");
 	/* Exhausted (.0 and .7 are never handed out). */
 	expect_err("/IpamDriver.RequestAddress",
@@ -380,7 +385,8 @@ static const struct {
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":", "malformed JSON"},
 	{"/IpamDriver.RequestPool", "[1,2]", "must be a JSON object"},
 	{"/IpamDriver.RequestPool", "{\"Pool\":\"\"}", "AddressSpace: required"},
-	{"/IpamDriver.RequestPool", "{\"AddressSpace\":5}", "AddressSpace: expected a string, got number"},
+	{"/IpamDriver.RequestPool", "{\"AddressSpace\":5}",
+	 "AddressSpace: expected a string, got number"},
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"nope\"}",
 	 "unknown AddressSpace \"nope\": accepted " LOCAL " and " GLOBAL},
 	{"/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":[]}",
@@ -414,19 +420,23 @@ static const struct {
 	 "unknown PoolID \"" LOCAL "/10.9.9.0/24\""},
 	{"/IpamDriver.RequestAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"x\"}",
 	 "Address x: not an IP address"},
-	{"/IpamDriver.RequestAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"10.78.0.1\"}",
-	 "address 10.78.0.1 is not inside pool 10.77.0.0/24"},
-	{"/IpamDriver.RequestAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"10.77.0.0\"}",
-	 "network address"},
 	{"/IpamDriver.RequestAddress",
-	 "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Options\":{\"com.docker.network.ipam.serial\":\"maybe\"}}",
+	 "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"10.78.0.1\"}",
+	 "address 10.78.0.1 is not inside pool 10.77.0.0/24"},
+	{"/IpamDriver.RequestAddress",
+	 "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"10.77.0.0\"}", "network address"},
+	{"/IpamDriver.RequestAddress",
+	 "{\"PoolID\":\"" LOCAL
+	 "/10.77.0.0/24\",\"Options\":{\"com.docker.network.ipam.serial\":\"maybe\"}}",
 	 "expected true or false"},
 	{"/IpamDriver.RequestAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Options\":[]}",
 	 "Options: expected an object, got array"},
-	{"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\"}", "Address: required"},
-	{"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"10.1.1.1\"}",
-	 "not inside pool"},
-	{"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"x\",\"Address\":\"10.1.1.1\"}", "unknown PoolID"},
+	{"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\"}",
+	 "Address: required"},
+	{"/IpamDriver.ReleaseAddress",
+	 "{\"PoolID\":\"" LOCAL "/10.77.0.0/24\",\"Address\":\"10.1.1.1\"}", "not inside pool"},
+	{"/IpamDriver.ReleaseAddress", "{\"PoolID\":\"x\",\"Address\":\"10.1.1.1\"}",
+	 "unknown PoolID"},
 };
 
 START_TEST(test_errors)
@@ -499,7 +509,8 @@ START_TEST(test_restart_reload)
 	ck_assert_str_eq(request_addr(gid, "", NULL), "10.0.0.2/24");
 	ck_assert_str_eq(request_addr(lid, "", NULL), "10.0.0.65/24");
 	ck_assert_str_eq(request_addr(v6, "", SERIAL), "fd00:9::2/64");
-	ck_assert_str_eq(request_pool(LOCAL, "10.0.0.0/24", "{\"SubPool\":\"10.0.0.64/26\"}", p), lid);
+	ck_assert_str_eq(request_pool(LOCAL, "10.0.0.0/24", "{\"SubPool\":\"10.0.0.64/26\"}", p),
+			 lid);
 	request_pool(GLOBAL, "", NULL, p);
 	ck_assert_str_eq(p, "10.0.1.0/24");
 	release_pool(gid);
@@ -548,8 +559,9 @@ static void *work(void *arg)
 		for (int k = 0; k < 2; k++) {
 			json_t *a;
 
-			snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":%s}",
-				 id, k ? "null" : GW);
+			snprintf(body, sizeof(body),
+				 "{\"PoolID\":\"%s\",\"Address\":\"\",\"Options\":%s}", id,
+				 k ? "null" : GW);
 			a = tl_call(pl.sock, "/IpamDriver.RequestAddress", body, &st);
 			if (st != 200) {
 				snprintf(w->failure, sizeof(w->failure), "RequestAddress: %d", st);
@@ -670,8 +682,8 @@ static bool log_contains(const char *needle)
 
 START_TEST(test_bad_settings)
 {
-	char *argv[] = {(char *)plugin_bin, "serve", "--socket", pl.sock, "--state-dir", pl.state,
-			NULL};
+	char *argv[] = {(char *)plugin_bin, "serve",  "--socket", pl.sock,
+			"--state-dir",	    pl.state, NULL};
 	char *env[] = {"POOLS=10.0.0.0/8:40", NULL};
 	int st = 0;
 	pid_t pid;
@@ -691,7 +703,8 @@ START_TEST(test_logs_decisions)
 	request_pool(LOCAL, "10.0.0.0/24", NULL, p);
 	request_pool(GLOBAL, "", NULL, p);
 	ck_assert(log_contains("settings: POOLS=10.0.0.0/8:24"));
-	ck_assert(log_contains("pool: skip 10.0.0.0/24: overlaps pool 10.0.0.0/24 in use (" LOCAL ")"));
+	ck_assert(log_contains("pool: skip 10.0.0.0/24: overlaps pool 10.0.0.0/24 in use (" LOCAL
+			       ")"));
 	ck_assert(log_contains("pool: chose 10.0.1.0/24 for " GLOBAL " space"));
 }
 END_TEST
@@ -730,13 +743,18 @@ START_TEST(test_cli)
 	char out[300], p[64];
 	char *env[] = {"POOLS=10.0.0.0/8:24", "EXCLUDE=10.0.2.0/24", NULL};
 #define R "--resolv-conf", pl.resolv
-	char *check_used[] = {(char *)plugin_bin, "check", "10.0.0.0/16", "--state-dir", pl.state, R, NULL};
-	char *check_free[] = {(char *)plugin_bin, "check", "10.201.0.0/16", "--state-dir", pl.state, R, NULL};
-	char *check_dns[] = {(char *)plugin_bin, "check", "10.250.0.0/24", "--state-dir", pl.state, R, NULL};
+	char *check_used[] = {(char *)plugin_bin, "check", "10.0.0.0/16", "--state-dir",
+			      pl.state,		  R,	   NULL};
+	char *check_free[] = {
+		(char *)plugin_bin, "check", "10.201.0.0/16", "--state-dir", pl.state, R, NULL};
+	char *check_dns[] = {
+		(char *)plugin_bin, "check", "10.250.0.0/24", "--state-dir", pl.state, R, NULL};
 	char *check_bad[] = {(char *)plugin_bin, "check", "10.200.0.1/16", NULL};
 	char *suggest[] = {(char *)plugin_bin, "suggest", "--state-dir", pl.state, R, NULL};
-	char *suggest26[] = {(char *)plugin_bin, "suggest", "--size", "26", "--state-dir", pl.state, R, NULL};
-	char *suggest_bad[] = {(char *)plugin_bin, "suggest", "--size", "3", "--state-dir", pl.state, R, NULL};
+	char *suggest26[] = {(char *)plugin_bin, "suggest", "--size", "26",
+			     "--state-dir",	 pl.state,  R,	      NULL};
+	char *suggest_bad[] = {(char *)plugin_bin, "suggest", "--size", "3",
+			       "--state-dir",	   pl.state,  R,	NULL};
 #undef R
 	char *usage[] = {(char *)plugin_bin, "frobnicate", NULL};
 
@@ -808,8 +826,9 @@ int main(int argc, char **argv)
 	/* An empty network namespace of our own makes every choice predictable. */
 	isolated = unshare(CLONE_NEWNET) == 0;
 	if (!isolated)
-		fprintf(stderr, "note: not root, running in the current network namespace; exact "
-				"subnet choices are asserted only where the host cannot interfere\n");
+		fprintf(stderr,
+			"note: not root, running in the current network namespace; exact "
+			"subnet choices are asserted only where the host cannot interfere\n");
 	sr = srunner_create(suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

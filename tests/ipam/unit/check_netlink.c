@@ -73,18 +73,28 @@ static const struct {
 	const char *desc; /* hostnet_describe after naming the device "d<ifindex>" */
 	int ifindex;
 } routes[] = {
-	{{AF_INET, "10.1.0.0", 16, 0, 0, 0, 3, "198.18.0.1", 0, 0}, 1,
-	 "route 10.1.0.0/16 via 198.18.0.1 dev d3 table main", 3},
-	{{AF_INET, "10.1.2.3", 24, 0, RT_TABLE_COMPAT, 1000, 4, NULL, 0, 0}, 1,
-	 "route 10.1.2.0/24 dev d4 table 1000", 4},
-	{{AF_INET, "10.7.0.0", 16, RTN_UNREACHABLE, 0, 0, 0, NULL, 0, 0}, 1,
-	 "route 10.7.0.0/16 table main", 0},
-	{{AF_INET, "10.8.0.0", 16, 0, 0, 0, 0, "198.18.0.9", 0, 6}, 1,
-	 "route 10.8.0.0/16 via 198.18.0.9 dev d6 table main", 6},
-	{{AF_INET6, "fd00:1::", 64, 0, 0, 0, 2, NULL, 0, 0}, 1,
-	 "route fd00:1::/64 dev d2 table main", 2},
-	{{AF_INET, NULL, 0, 0, 0, 0, 2, "198.18.0.1", 0, 0}, 0, NULL, 0},	     /* default */
-	{{AF_INET6, NULL, 0, 0, 0, 0, 2, "fe80::1", 0, 0}, 0, NULL, 0},	     /* default */
+	{{AF_INET, "10.1.0.0", 16, 0, 0, 0, 3, "198.18.0.1", 0, 0},
+	 1,
+	 "route 10.1.0.0/16 via 198.18.0.1 dev d3 table main",
+	 3},
+	{{AF_INET, "10.1.2.3", 24, 0, RT_TABLE_COMPAT, 1000, 4, NULL, 0, 0},
+	 1,
+	 "route 10.1.2.0/24 dev d4 table 1000",
+	 4},
+	{{AF_INET, "10.7.0.0", 16, RTN_UNREACHABLE, 0, 0, 0, NULL, 0, 0},
+	 1,
+	 "route 10.7.0.0/16 table main",
+	 0},
+	{{AF_INET, "10.8.0.0", 16, 0, 0, 0, 0, "198.18.0.9", 0, 6},
+	 1,
+	 "route 10.8.0.0/16 via 198.18.0.9 dev d6 table main",
+	 6},
+	{{AF_INET6, "fd00:1::", 64, 0, 0, 0, 2, NULL, 0, 0},
+	 1,
+	 "route fd00:1::/64 dev d2 table main",
+	 2},
+	{{AF_INET, NULL, 0, 0, 0, 0, 2, "198.18.0.1", 0, 0}, 0, NULL, 0}, /* default */
+	{{AF_INET6, NULL, 0, 0, 0, 0, 2, "fe80::1", 0, 0}, 0, NULL, 0},	  /* default */
 	{{AF_INET, "10.0.0.5", 32, RTN_LOCAL, RT_TABLE_LOCAL, 0, 2, NULL, 0, 0}, 0, NULL, 0},
 	{{AF_INET, "10.0.0.255", 32, RTN_BROADCAST, RT_TABLE_LOCAL, 0, 2, NULL, 0, 0}, 0, NULL, 0},
 	{{AF_INET6, "fd00::", 128, RTN_ANYCAST, RT_TABLE_LOCAL, 0, 2, NULL, 0, 0}, 0, NULL, 0},
@@ -234,7 +244,8 @@ START_TEST(test_hostnet)
 
 	ck_assert_int_eq(cidr_parse("10.0.0.0/8", 0, &h.net, err, sizeof(err)), 0);
 	snprintf(h.node, sizeof(h.node), "n2");
-	ck_assert_str_eq(hostnet_describe(&h, d, sizeof(d)), "route 10.0.0.0/8 table local on node n2");
+	ck_assert_str_eq(hostnet_describe(&h, d, sizeof(d)),
+			 "route 10.0.0.0/8 table local on node n2");
 	for (int i = 0; i < 1000; i++)
 		ck_assert_int_eq(hostnet_list_add(&l, &h), 0);
 	ck_assert_uint_eq(l.n, 1000);
@@ -257,7 +268,8 @@ START_TEST(test_resolvconf)
 	ck_assert_int_eq(resolvconf_parse(text, &l), 3);
 	ck_assert_str_eq(hostnet_describe(&l.v[0], d, sizeof(d)),
 			 "nameserver 10.255.255.53 (resolv.conf)");
-	ck_assert_str_eq(hostnet_describe(&l.v[1], d, sizeof(d)), "nameserver fd00:53::1 (resolv.conf)");
+	ck_assert_str_eq(hostnet_describe(&l.v[1], d, sizeof(d)),
+			 "nameserver fd00:53::1 (resolv.conf)");
 	ck_assert_uint_eq(l.v[1].net.prefix, 128);
 	ck_assert_str_eq(hostnet_describe(&l.v[2], d, sizeof(d)),
 			 "nameserver 198.18.0.53 (resolv.conf)");

@@ -10,8 +10,7 @@
 
 #include "pool_allocator.h"
 
-static struct cidr P(const char *s)
-{
+static struct cidr P(const char *s) {
 	struct cidr c;
 	char err[256];
 
@@ -19,7 +18,8 @@ static struct cidr P(const char *s)
 	return c;
 }
 
-static char *F(const struct cidr *c)
+static char *
+F(const struct cidr *c)
 {
 	static __thread char buf[4][CIDR_STRLEN];
 	static __thread int n;
@@ -79,49 +79,172 @@ struct choose_case {
 	const char *pools[4]; /* "L cidr" or "G cidr" */
 	const char *want;     /* NULL: error */
 	int ret;
-	const char *reason;   /* substring of one reason (or of err for errors) */
+	const char *reason; /* substring of one reason (or of err for errors) */
 };
 
 static const struct choose_case choose_cases[] = {
-	{"empty host", {"10.0.0.0/8:24"}, 0, {0}, {0}, {0}, "10.0.0.0/24", 0,
+	{"empty host",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {0},
+	 {0},
+	 {0},
+	 "10.0.0.0/24",
+	 0,
 	 "chose 10.0.0.0/24 from range 10.0.0.0/8"},
-	{"interface", {"10.0.0.0/8:24"}, 0, {"a eth1 10.0.0.5/24"}, {0}, {0}, "10.0.1.0/24", 0,
+	{"interface",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {"a eth1 10.0.0.5/24"},
+	 {0},
+	 {0},
+	 "10.0.1.0/24",
+	 0,
 	 "skip 10.0.0.0/24: overlaps interface eth1 10.0.0.5/24"},
-	{"route /16 jumps", {"10.0.0.0/8:24"}, 0, {"r eth0 10.0.0.0/16 198.18.0.1"}, {0}, {0},
-	 "10.1.0.0/24", 0, "overlap route 10.0.0.0/16 via 198.18.0.1 dev eth0 table main"},
-	{"route in another table", {"10.0.0.0/8:24"}, 0, {"r vpn0 10.0.0.0/23 - 100"}, {0}, {0},
-	 "10.0.2.0/24", 0, "table 100"},
-	{"small /32 address", {"10.0.0.0/8:24"}, 0, {"a lo0 10.0.0.77/32"}, {0}, {0},
-	 "10.0.1.0/24", 0, "interface lo0 10.0.0.77/32"},
-	{"exclusion", {"10.0.0.0/8:24"}, 0, {0}, {"10.0.0.0/12"}, {0}, "10.16.0.0/24", 0,
+	{"route /16 jumps",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {"r eth0 10.0.0.0/16 198.18.0.1"},
+	 {0},
+	 {0},
+	 "10.1.0.0/24",
+	 0,
+	 "overlap route 10.0.0.0/16 via 198.18.0.1 dev eth0 table main"},
+	{"route in another table",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {"r vpn0 10.0.0.0/23 - 100"},
+	 {0},
+	 {0},
+	 "10.0.2.0/24",
+	 0,
+	 "table 100"},
+	{"small /32 address",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {"a lo0 10.0.0.77/32"},
+	 {0},
+	 {0},
+	 "10.0.1.0/24",
+	 0,
+	 "interface lo0 10.0.0.77/32"},
+	{"exclusion",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {0},
+	 {"10.0.0.0/12"},
+	 {0},
+	 "10.16.0.0/24",
+	 0,
 	 "excluded range 10.0.0.0/12 (EXCLUDE)"},
-	{"pools of both spaces", {"10.0.0.0/8:24"}, 0, {0}, {0},
-	 {"L 10.0.0.0/24", "G 10.0.1.0/24", "G 10.0.3.0/24"}, "10.0.2.0/24", 0,
+	{"pools of both spaces",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {0},
+	 {0},
+	 {"L 10.0.0.0/24", "G 10.0.1.0/24", "G 10.0.3.0/24"},
+	 "10.0.2.0/24",
+	 0,
 	 "pool 10.0.1.0/24 in use (g)"},
-	{"size override", {"10.0.0.0/8:24"}, 26, {"a eth1 10.0.0.5/26"}, {0}, {0},
-	 "10.0.0.64/26", 0, "skip 10.0.0.0/26"},
-	{"size bigger than blocker", {"10.0.0.0/8:24"}, 16, {"a eth1 10.0.200.5/24"}, {0}, {0},
-	 "10.1.0.0/16", 0, "skip 10.0.0.0/16"},
-	{"second range after exhaustion", {"198.18.0.0/23:24", "198.19.0.0/16:24"}, 0,
-	 {"r e 198.18.0.0/24", "a f 198.18.1.1/24"}, {0}, {0}, "198.19.0.0/24", 0,
+	{"size override",
+	 {"10.0.0.0/8:24"},
+	 26,
+	 {"a eth1 10.0.0.5/26"},
+	 {0},
+	 {0},
+	 "10.0.0.64/26",
+	 0,
+	 "skip 10.0.0.0/26"},
+	{"size bigger than blocker",
+	 {"10.0.0.0/8:24"},
+	 16,
+	 {"a eth1 10.0.200.5/24"},
+	 {0},
+	 {0},
+	 "10.1.0.0/16",
+	 0,
+	 "skip 10.0.0.0/16"},
+	{"second range after exhaustion",
+	 {"198.18.0.0/23:24", "198.19.0.0/16:24"},
+	 0,
+	 {"r e 198.18.0.0/24", "a f 198.18.1.1/24"},
+	 {0},
+	 {0},
+	 "198.19.0.0/24",
+	 0,
 	 "range 198.18.0.0/23: no free /24 left"},
-	{"exhausted", {"198.18.0.0/23:24"}, 0, {0}, {0}, {"L 198.18.0.0/24", "G 198.18.1.0/24"},
-	 NULL, -ENOSPC, "no free subnet left in 198.18.0.0/23 (/24)"},
-	{"blocker covers everything", {"10.0.0.0/8:24"}, 0, {"r eth0 0.0.0.0/1"}, {0}, {0},
-	 NULL, -ENOSPC, "no free subnet"},
-	{"size fits no range", {"10.0.0.0/8:24"}, 4, {0}, {0}, {0}, NULL, -EINVAL,
+	{"exhausted",
+	 {"198.18.0.0/23:24"},
+	 0,
+	 {0},
+	 {0},
+	 {"L 198.18.0.0/24", "G 198.18.1.0/24"},
+	 NULL,
+	 -ENOSPC,
+	 "no free subnet left in 198.18.0.0/23 (/24)"},
+	{"blocker covers everything",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {"r eth0 0.0.0.0/1"},
+	 {0},
+	 {0},
+	 NULL,
+	 -ENOSPC,
+	 "no free subnet"},
+	{"size fits no range",
+	 {"10.0.0.0/8:24"},
+	 4,
+	 {0},
+	 {0},
+	 {0},
+	 NULL,
+	 -EINVAL,
 	 "size /4 fits no candidate range"},
-	{"size fits only the second range", {"10.0.0.0/16:24", "172.16.0.0/12:24"}, 14, {0},
-	 {0}, {0}, "172.16.0.0/14", 0, "range 10.0.0.0/16: size /14 does not fit"},
-	{"ipv6", {"fd00::/8:64"}, 0, {"a eth0 fd00::2/64", "r eth0 fd00:0:0:1::/64"}, {0}, {0},
-	 "fd00:0:0:2::/64", 0, "skip fd00::/64 to fd00:0:0:1::/64 (2 subnets)"},
-	{"ipv6 top of space", {"ffff::/16:17"}, 0, {"r eth0 ffff::/17"}, {0}, {0},
-	 "ffff:8000::/17", 0, "skip ffff::/17"},
-	{"ipv6 blocker at the very top", {"ffff::/16:17"}, 0, {"r eth0 ffff::/16"}, {0}, {0},
-	 NULL, -ENOSPC, "no free subnet"},
-	{"adjacent blockers merge", {"10.0.0.0/8:24"}, 0,
-	 {"a e1 10.0.0.1/24", "a e2 10.0.1.1/24", "r e3 10.0.2.0/23", "a e4 10.0.4.1/25"}, {0},
-	 {0}, "10.0.5.0/24", 0, "(5 subnets)"},
+	{"size fits only the second range",
+	 {"10.0.0.0/16:24", "172.16.0.0/12:24"},
+	 14,
+	 {0},
+	 {0},
+	 {0},
+	 "172.16.0.0/14",
+	 0,
+	 "range 10.0.0.0/16: size /14 does not fit"},
+	{"ipv6",
+	 {"fd00::/8:64"},
+	 0,
+	 {"a eth0 fd00::2/64", "r eth0 fd00:0:0:1::/64"},
+	 {0},
+	 {0},
+	 "fd00:0:0:2::/64",
+	 0,
+	 "skip fd00::/64 to fd00:0:0:1::/64 (2 subnets)"},
+	{"ipv6 top of space",
+	 {"ffff::/16:17"},
+	 0,
+	 {"r eth0 ffff::/17"},
+	 {0},
+	 {0},
+	 "ffff:8000::/17",
+	 0,
+	 "skip ffff::/17"},
+	{"ipv6 blocker at the very top",
+	 {"ffff::/16:17"},
+	 0,
+	 {"r eth0 ffff::/16"},
+	 {0},
+	 {0},
+	 NULL,
+	 -ENOSPC,
+	 "no free subnet"},
+	{"adjacent blockers merge",
+	 {"10.0.0.0/8:24"},
+	 0,
+	 {"a e1 10.0.0.1/24", "a e2 10.0.1.1/24", "r e3 10.0.2.0/23", "a e4 10.0.4.1/25"},
+	 {0},
+	 {0},
+	 "10.0.5.0/24",
+	 0,
+	 "(5 subnets)"},
 };
 
 START_TEST(test_choose)
@@ -161,10 +284,10 @@ START_TEST(test_choose)
 		struct pa_pool *p;
 		struct cidr c = P(tc->pools[n] + 2);
 
-		ck_assert_int_eq(pa_pool_add(&a, tc->pools[n][0] == 'G' ? PA_SPACE_GLOBAL :
-									  PA_SPACE_LOCAL,
-					     &c, NULL, &p, err, sizeof(err)),
-				 0);
+		ck_assert_int_eq(
+			pa_pool_add(&a, tc->pools[n][0] == 'G' ? PA_SPACE_GLOBAL : PA_SPACE_LOCAL,
+				    &c, NULL, &p, err, sizeof(err)),
+			0);
 	}
 	ret = pa_choose(&a, &env, family, tc->size, &out, &why, err, sizeof(err));
 	if (ret != tc->ret)
@@ -336,8 +459,8 @@ START_TEST(test_check)
 	struct pa_range r = {P("10.0.0.0/8"), 24};
 	struct cidr ex = P("10.9.0.0/16"), net;
 	struct hostnet_list hosts = {0};
-	struct pa_env env = {.ranges = &r, .nranges = 1, .exclude = &ex, .nexclude = 1,
-			     .hosts = &hosts};
+	struct pa_env env = {
+		.ranges = &r, .nranges = 1, .exclude = &ex, .nexclude = 1, .hosts = &hosts};
 	struct pa_reasons c = {0};
 	struct pa_allocator a;
 	struct pa_pool *p;
@@ -403,8 +526,7 @@ START_TEST(test_pool_ids)
 	ck_assert_int_eq(pa_pool_add(&a, PA_SPACE_LOCAL, &n4, &sub, &p, err, sizeof(err)), 0);
 	ck_assert_str_eq(p->id, "openmpf-local/10.0.0.0/24");
 	ck_assert(p->has_range);
-	ck_assert_int_eq(pa_pool_add(&a, PA_SPACE_LOCAL, &n4, NULL, &q, err, sizeof(err)),
-			 -EEXIST);
+	ck_assert_int_eq(pa_pool_add(&a, PA_SPACE_LOCAL, &n4, NULL, &q, err, sizeof(err)), -EEXIST);
 	ck_assert_int_eq(pa_pool_add(&a, PA_SPACE_GLOBAL, &n4, NULL, &q, err, sizeof(err)), 0);
 	ck_assert_str_eq(q->id, "openmpf-global/10.0.0.0/24");
 	ck_assert_int_eq(pa_pool_add(&a, PA_SPACE_GLOBAL, &n6, NULL, &q, err, sizeof(err)), 0);
@@ -468,8 +590,8 @@ static struct pa_pool *new_pool(struct pa_allocator *a, const char *net, const c
 	if (range)
 		r = P(range);
 	pa_init(a, "l", "g");
-	ck_assert_int_eq(pa_pool_add(a, PA_SPACE_LOCAL, &n, range ? &r : NULL, &p, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		pa_pool_add(a, PA_SPACE_LOCAL, &n, range ? &r : NULL, &p, err, sizeof(err)), 0);
 	return p;
 }
 
@@ -579,9 +701,9 @@ START_TEST(test_addr_dense_full)
 
 	ck_assert_ptr_nonnull(p->set.bits);
 	for (int i = 0; i < 65534; i++)
-		ck_assert_int_eq(pa_addr_request(p, NULL, PA_ADDR_SERIAL, &got, &again, err,
-						 sizeof(err)),
-				 0);
+		ck_assert_int_eq(
+			pa_addr_request(p, NULL, PA_ADDR_SERIAL, &got, &again, err, sizeof(err)),
+			0);
 	ck_assert_str_eq(F(&got), "10.0.255.254/16");
 	ck_assert_int_eq(pa_addr_request(p, NULL, 0, &got, &again, err, sizeof(err)), -ENOSPC);
 	ck_assert(rel(p, "10.0.77.3"));

@@ -65,7 +65,8 @@ END_TEST
 static const struct {
 	const char *env, *msg;
 } bad[] = {
-	{"POOLS=10.0.0.0/8:33", "POOLS size of 10.0.0.0/8=33: expected a whole number from 8 to 30"},
+	{"POOLS=10.0.0.0/8:33",
+	 "POOLS size of 10.0.0.0/8=33: expected a whole number from 8 to 30"},
 	{"POOLS=10.0.0.0/16:8", "expected a whole number from 16 to 30"},
 	{"POOLS=10.0.0.1/8", "POOLS: 10.0.0.1/8: host bits set: the network is 10.0.0.0/8"},
 	{"POOLS=fd00::/8", "POOLS: fd00::/8 is not an IPv4 range (use POOLS6 for IPv6)"},
@@ -114,30 +115,27 @@ START_TEST(test_size_option)
 	unsigned int size;
 
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
-	ck_assert_int_eq(settings_parse_size("26", AF_INET, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		settings_parse_size("26", AF_INET, s.pools, s.npools, &size, err, sizeof(err)), 0);
 	ck_assert_uint_eq(size, 26);
-	ck_assert_int_eq(settings_parse_size("/20", AF_INET, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		settings_parse_size("/20", AF_INET, s.pools, s.npools, &size, err, sizeof(err)), 0);
 	ck_assert_uint_eq(size, 20);
-	ck_assert_int_eq(settings_parse_size("12", AF_INET, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 0);
-	ck_assert_int_eq(settings_parse_size("11", AF_INET, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		settings_parse_size("12", AF_INET, s.pools, s.npools, &size, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		settings_parse_size("11", AF_INET, s.pools, s.npools, &size, err, sizeof(err)),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "size=11: expected a whole number from 12 to 30"), "%s", err);
-	ck_assert_int_eq(settings_parse_size("31", AF_INET, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 -EINVAL);
-	ck_assert_int_eq(settings_parse_size("x", AF_INET, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 -EINVAL);
-	ck_assert_int_eq(settings_parse_size("64", AF_INET6, s.pools, s.npools, &size, err,
-					     sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		settings_parse_size("31", AF_INET, s.pools, s.npools, &size, err, sizeof(err)),
+		-EINVAL);
+	ck_assert_int_eq(
+		settings_parse_size("x", AF_INET, s.pools, s.npools, &size, err, sizeof(err)),
+		-EINVAL);
+	ck_assert_int_eq(
+		settings_parse_size("64", AF_INET6, s.pools, s.npools, &size, err, sizeof(err)),
+		-EINVAL);
 	ck_assert(strstr(err, "no IPv6 candidate ranges"));
 }
 END_TEST

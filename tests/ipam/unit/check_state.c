@@ -13,8 +13,7 @@
 #include "state.h"
 #include "testlib.h"
 
-static struct cidr P(const char *s)
-{
+static struct cidr P(const char *s) {
 	struct cidr c;
 	char err[256];
 
@@ -22,8 +21,8 @@ static struct cidr P(const char *s)
 	return c;
 }
 
-static struct pa_pool *add(struct pa_allocator *a, enum pa_space sp, const char *net,
-			   const char *range)
+static struct pa_pool *
+add(struct pa_allocator *a, enum pa_space sp, const char *net, const char *range)
 {
 	struct cidr n = P(net), r;
 	struct pa_pool *p;
@@ -120,9 +119,11 @@ static const struct {
 	 "allocated: expected an array"},
 	{"{\"version\":1,\"space\":\"local\",\"pool\":\"10.0.0.0/24\",\"allocated\":[1]}",
 	 "allocated[0]: expected a string"},
-	{"{\"version\":1,\"space\":\"local\",\"pool\":\"10.0.0.0/24\",\"allocated\":[\"10.0.0.0\"]}",
+	{"{\"version\":1,\"space\":\"local\",\"pool\":\"10.0.0.0/"
+	 "24\",\"allocated\":[\"10.0.0.0\"]}",
 	 "outside the usable addresses"},
-	{"{\"version\":1,\"space\":\"local\",\"pool\":\"10.0.0.0/24\",\"allocated\":[\"10.0.0.9-10.0.0.3\"]}",
+	{"{\"version\":1,\"space\":\"local\",\"pool\":\"10.0.0.0/"
+	 "24\",\"allocated\":[\"10.0.0.9-10.0.0.3\"]}",
 	 "outside the usable addresses"},
 	{"{\"version\":1,\"space\":\"local\",\"pool\":\"10.0.0.0/24\",\"allocated\":[\"x\"]}",
 	 "not an IP address"},
