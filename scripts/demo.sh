@@ -113,6 +113,8 @@ up() {
 	dk_start "$DEMO_DIR/docker" "$DEMO_NS"
 
 	step "Creating and enabling openmpf/nfs-volume:latest and openmpf/ipam:latest"
+	# Docker does not create a plugin's bind-mount source: enable would fail without it.
+	mkdir -p "$DEMO_DIR/state/nfs-volume" "$DEMO_DIR/state/ipam"
 	dk_plugin_install "$DEMO_DIR/docker" openmpf/nfs-volume:latest "$DEMO_DIR/plugins/nfs-volume" \
 		NFS_SERVER=127.0.0.1 NFS_EXPORT=/export NFS_PORT=12049 NFS_MOUNT_PORT=12050 \
 		state.source="$DEMO_DIR/state/nfs-volume"
