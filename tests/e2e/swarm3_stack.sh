@@ -253,7 +253,7 @@ pinned_state() { dk n1 service ps --no-trunc --format '{{.CurrentState}} {{.Erro
 wait_until 60 eval 'pinned_state | grep -qi "not found"' ||
 	tl_fail "pinned task on n3 without the plugin was not rejected for it: $(pinned_state | head -3)"
 if pinned_state | grep -q '^Running'; then tl_fail "task ran on n3 without the volume plugin"; fi
-tl_ok "without the plugin the task on n3 does not run: $(pinned_state | head -1)"
+tl_ok "without the plugin the task on n3 is rejected: $(pinned_state | grep -i -m1 "not found")"
 # shellcheck disable=SC2046
 registry_install_plugin n3 "$reg/$VOL" "$VOL" $(vol_settings n3)
 wait_until 90 eval 'pinned_state | grep -q "^Running"' || tl_fail "pinned task did not run after installing the plugin on n3"
