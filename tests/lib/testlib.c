@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <check.h>
+
 #include "testlib.h"
 
 extern char **environ;
@@ -271,4 +273,15 @@ void tl_rmtree(const char *path)
 {
 	if (path && *path)
 		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int tl_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -186,8 +186,6 @@ int main(int argc, char **argv)
 {
 	Suite *s = suite_create("http_server");
 	TCase *tc = tcase_create("socket");
-	SRunner *sr;
-	int failed;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s ECHO_SERVER_BINARY\n", argv[0]);
@@ -203,9 +201,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_parallel_calls);
 	tcase_add_test(tc, test_stale_socket_replaced);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(s);
 }
