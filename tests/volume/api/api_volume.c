@@ -890,6 +890,14 @@ int main(void)
 	test_restart();
 	test_outage();
 	test_v4_refused();
+	/* A clean exit also means no sanitizer report (LeakSanitizer exits non-zero). */
+	{
+		int st1 = plugin_stop(&node1, SIGTERM), st2 = plugin_stop(&node2, SIGTERM);
+
+		CHECK(WIFEXITED(st1) && WEXITSTATUS(st1) == 0 && WIFEXITED(st2) &&
+			      WEXITSTATUS(st2) == 0,
+		      "plugins did not exit cleanly: status %d and %d (see the logs)", st1, st2);
+	}
 	printf("volume API: all checks passed\n");
 	return 0;
 }
