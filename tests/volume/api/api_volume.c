@@ -786,6 +786,7 @@ static void test_outage(void)
 			  limit);
 	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Mount",
 			  "{\"Name\":\"owned\",\"ID\":\"o1\"}", limit);
+	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Remove", "{\"Name\":\"conc\"}", limit);
 	check_local_answers("server killed");
 	for (long long end = now_ms() + 8000;;) {
 		s = get_status(&node1, "owned");
@@ -798,8 +799,16 @@ static void test_outage(void)
 	CHECK(strstr(json_string_value(json_object_get(s, "LastError")), "127.0.0.1"),
 	      "LastError does not name the server: %s", json_dumps(s, 0));
 	json_decref(s);
-	ok("server killed: Create and Mount fail fast naming server and export; Get/List answer "
-	   "from the local copy; Status says unreachable");
+	/* An unknown name is refused at once once the server is known to be down. */
+	{
+		long long t0 = now_ms();
+
+		expect_err(&node1, "/VolumeDriver.Get", "{\"Name\":\"unknown\"}",
+			   "no such volume: unknown", "127.0.0.1");
+		CHECK(now_ms() - t0 < 1000, "Get of an unknown name took %lld ms", now_ms() - t0);
+	}
+	ok("server killed: Create, Mount and Remove fail fast naming server and export; Get/List "
+	   "answer from the local copy; Status says unreachable; unknown names refused at once");
 
 	CHECK(gsh("ganesha_outage \"%s\" kill off", gdir) == 0, "ganesha restart");
 	okcall(&node1, "/VolumeDriver.Create", "{\"Name\":\"during\"}");
