@@ -34,6 +34,26 @@ void hostnet_list_fini(struct hostnet_list *l)
 	l->n = l->cap = 0;
 }
 
+void hostnet_list_keep_own(struct hostnet_list *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->v[i].node[0])
+			l->v[n++] = l->v[i];
+	}
+	l->n = n;
+}
+
+bool hostnet_list_has_peers(const struct hostnet_list *l)
+{
+	for (size_t i = 0; l && i < l->n; i++) {
+		if (l->v[i].node[0])
+			return true;
+	}
+	return false;
+}
+
 /* Does net lie inside the prefix of length plen whose top plen bits are top? */
 static bool under(const struct cidr *net, unsigned int plen, cidr_u128 top)
 {

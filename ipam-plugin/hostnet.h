@@ -41,6 +41,10 @@ struct hostnet_list {
 int hostnet_list_add(struct hostnet_list *l, const struct hostnet *h);
 /* Free the array and zero the list. NULL-safe. */
 void hostnet_list_fini(struct hostnet_list *l);
+/* Drop the entries other nodes published (node set), keeping this host's in order. */
+void hostnet_list_keep_own(struct hostnet_list *l);
+/* Does l hold an entry another node published? */
+bool hostnet_list_has_peers(const struct hostnet_list *l);
 
 /*
  * True for prefixes that never count as a host network: default routes (prefix 0),

@@ -256,8 +256,10 @@ static json_t *request_explicit(struct ipam *ip, const struct pool_req *r,
 	struct pa_reasons culprits = {0}, why = {0};
 	char c[CIDR_STRLEN], msg[ERRLEN], list[ERRLEN];
 	struct pa_env env = env_of(ip->cfg, r->family, hosts);
+	bool peers = hostnet_list_has_peers(hosts);
 	json_t *reply = NULL;
 
+	env.mark_own = peers;
 	cidr_format(&r->net, c, sizeof(c));
 	if (p) {
 		/* Swarm and dockerd re-request pools they hold (digest 5.2, 5.4). */
@@ -298,8 +300,9 @@ static json_t *request_explicit(struct ipam *ip, const struct pool_req *r,
 		join(&culprits, 4, list, sizeof(list));
 		log_info("pool: refuse %s in %s: collides with %s", c, ip->alloc.space_name[space],
 			 list);
-		reply = jsonutil_error("subnet %s collides with %s on this host%s", c, list,
-				       sugtext);
+		/* With other nodes' networks in the list, each culprit says where it is. */
+		reply = jsonutil_error("subnet %s collides with %s%s%s", c, list,
+				       peers ? "" : " on this host", sugtext);
 		goto out;
 	}
 	if (pa_pool_add(&ip->alloc, space, &r->net, r->has_range ? &r->range : NULL, &p, msg,
@@ -374,6 +377,12 @@ static json_t *handle_request_pool(void *ctx, json_t *req)
 		hostnet_list_fini(&hosts);
 		return jsonutil_error("%s", err);
 	}
+	/*
+	 * Local-space pools (bridges, this node's copy of a swarm network) live on this node
+	 * only; the global space (the swarm leader's choices) must suit every node.
+	 */
+	if (r.space == PA_SPACE_LOCAL)
+		hostnet_list_keep_own(&hosts);
 	pthread_mutex_lock(&ip->lock);
 	reply = r.explicit ? request_explicit(ip, &r, &hosts) : request_dynamic(ip, &r, &hosts);
 	pthread_mutex_unlock(&ip->lock);
@@ -583,6 +592,7 @@ int ipam_explain_check(struct ipam *ip, const struct cidr *net, struct pa_reason
 	if (ret < 0)
 		goto out;
 	env = env_of(ip->cfg, net->family, &hosts);
+	env.mark_own = hostnet_list_has_peers(&hosts);
 	pthread_mutex_lock(&ip->lock);
 	n = pa_check(&ip->alloc, &env, net, -1, culprits);
 	if (n)

@@ -26,7 +26,12 @@
 #define IPAM_LOCAL_SPACE "openmpf-local"
 #define IPAM_GLOBAL_SPACE "openmpf-global"
 
-/* Fill out with this host's current networks. Returns 0 or -errno with a message. */
+/*
+ * Fill out with this host's current networks and, when nodes share them (peer_sync), the
+ * other nodes' too (entries with node set). Global-space decisions avoid them all;
+ * local-space decisions (bridges, this node's copy of a swarm network) only this host's.
+ * Returns 0 or -errno with a message.
+ */
 typedef int (*ipam_hostnets_fn)(void *arg, struct hostnet_list *out, char *err, size_t errlen);
 
 struct ipam {
@@ -53,9 +58,10 @@ extern const struct http_route ipam_routes[];
 extern const size_t ipam_nroutes;
 
 /*
- * Operator CLI: what net collides with (host networks, exclusions, every pool in the
- * state); culprits get one line each and *suggestion a free subnet of the same size when
- * one exists (*has_suggestion). Returns the number of culprits or -errno with a message.
+ * Operator CLI: what net collides with (host networks of this and every other node,
+ * exclusions, every pool in the state); culprits get one line each and *suggestion a
+ * free subnet of the same size when one exists (*has_suggestion). Returns the number of
+ * culprits or -errno with a message.
  */
 int ipam_explain_check(struct ipam *ip, const struct cidr *net, struct pa_reasons *culprits,
 		       struct cidr *suggestion, bool *has_suggestion, char *err, size_t errlen);

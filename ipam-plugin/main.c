@@ -10,6 +10,11 @@
  * DNS servers are read from (tests point it elsewhere).
  * Settings come from the environment (see settings.h). Serving stops cleanly on SIGTERM
  * or SIGINT: the HTTP server drains running requests; every change is already on disk.
+ *
+ * With SHARED_NETWORKS set, peer_sync publishes this host's networks (netlink view plus
+ * DNS servers) and keeps a copy of every other node's; the host view of every decision
+ * appends that copy (ipam_api uses it for the global space only). check and suggest read
+ * the shared place once before answering.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,12 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "http_server.h"
 #include "ipam_api.h"
 #include "log.h"
 #include "netlink.h"
+#include "peer_sync.h"
 #include "resolvconf.h"
 #include "settings.h"
 
@@ -34,10 +41,11 @@ extern char **environ;
 struct host_source {
 	const char *resolv_conf;
 	struct netlink_view *view; /* NULL: a fresh dump every time (CLI) */
+	struct peer_sync *peers;   /* NULL: off; set and cleared with __atomic builtins */
 };
 
-/* The host view for every decision: netlink (addresses, routes) plus DNS servers. */
-static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+/* This host's networks: netlink (addresses, routes) plus DNS servers. */
+static int own_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
 {
 	const struct host_source *src = arg;
 	const char *resolv = src->resolv_conf;
@@ -61,6 +69,52 @@ static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errl
 	return 0;
 }
 
+/* The host view for every decision: this host's networks, then the other nodes'. */
+static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+{
+	struct host_source *src = arg;
+	int ret = own_view(arg, out, err, errlen);
+
+	if (ret == 0 &&
+	    peer_sync_snapshot(__atomic_load_n(&src->peers, __ATOMIC_ACQUIRE), out) < 0) {
+		snprintf(err, errlen, "out of memory copying the other nodes' networks");
+		ret = -ENOMEM;
+	}
+	return ret;
+}
+
+/* peer_sync's collect: what this node publishes (never the peers' entries). */
+static int collect_own(void *arg, struct hostnet_list *out)
+{
+	char err[512];
+	int ret = own_view(arg, out, err, sizeof(err));
+
+	if (ret < 0)
+		log_warnx("%s: %s", __func__, err);
+	return ret;
+}
+
+/* Start sharing networks when SHARED_NETWORKS is set: NULL when off or on failure. */
+static struct peer_sync *peers_start(const struct settings *cfg, struct host_source *src)
+{
+	struct peer_sync_config pc = {
+		.location = cfg->shared_networks,
+		.node = cfg->node_name,
+		.interval_s = cfg->publish_interval,
+		.stale_after_s = cfg->peer_stale_after,
+		.timeout_s = cfg->nfs_timeout,
+	};
+	struct peer_sync *ps;
+	char err[1024];
+
+	if (!cfg->shared_networks[0])
+		return NULL;
+	ps = peer_sync_start(&pc, collect_own, src, err, sizeof(err));
+	if (!ps)
+		log_warnx("peers: not sharing networks: %s", err);
+	return ps;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -69,8 +123,12 @@ static void usage(FILE *f)
 		"       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
 		"       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ")\n"
 		"settings (environment): POOLS=%s POOLS6=%s EXCLUDE= LOG_LEVEL=info "
-		"STATE_DIR=%s\n",
-		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_STATE_DIR);
+		"STATE_DIR=%s\n"
+		"  SHARED_NETWORKS= (nfs://SERVER/EXPORT[?nfsport=N&mountport=N] or /dir) "
+		"NODE_NAME=<host name> PUBLISH_INTERVAL=%d PEER_STALE_AFTER=%d NFS_TIMEOUT=%d\n",
+		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_STATE_DIR,
+		SETTINGS_DEFAULT_PUBLISH_INTERVAL, SETTINGS_DEFAULT_PEER_STALE_AFTER,
+		SETTINGS_DEFAULT_NFS_TIMEOUT);
 }
 
 struct args {
@@ -176,17 +234,44 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 		fatalx("cannot serve on %s: %s", a->socket, err);
 	log_info("serving the IpamDriver API on %s (address spaces %s, %s)", a->socket,
 		 IPAM_LOCAL_SPACE, IPAM_GLOBAL_SPACE);
+	/*
+	 * After the socket exists: the first round may wait for an NFS server (up to
+	 * NFS_TIMEOUT and a connect), and Docker stops a plugin whose socket is not there
+	 * within about 9.5 s. Decisions before it ends see this host's networks only.
+	 */
+	__atomic_store_n(&src.peers, peers_start(cfg, &src), __ATOMIC_RELEASE);
+	peer_sync_describe(src.peers, line, sizeof(line));
+	log_info("peers: %s", line);
 	do {
 		ret = sigwait(&set, &sig);
 	} while (ret != 0);
 	log_info("signal %d: stopping", sig);
 	http_server_stop(srv);
+	peer_sync_stop(src.peers);
 	ipam_fini(&ip);
 	log_info("host view: %lu netlink dumps (a new one only after the kernel reported a change)",
 		 netlink_view_dumps(src.view));
 	netlink_view_close(src.view);
 	log_info("stopped; state is in %s", state_dir);
 	return 0;
+}
+
+/*
+ * The CLI verbs consider the other nodes too: one synchronous round (peer_sync_start runs
+ * it before returning; it also publishes this host's networks under NODE_NAME, the same
+ * document the plugin writes). The state of the shared place goes to stderr.
+ */
+static struct peer_sync *cli_peers(const struct settings *cfg, struct host_source *src,
+				   const char *verb)
+{
+	struct peer_sync *ps = peers_start(cfg, src);
+	char line[2048];
+
+	if (ps) {
+		peer_sync_describe(ps, line, sizeof(line));
+		fprintf(stderr, "ipam-plugin %s: %s\n", verb, line);
+	}
+	return ps;
 }
 
 static int cli_check(const struct args *a, const struct settings *cfg, const char *state_dir)
@@ -208,15 +293,16 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 		ipam_fini(&ip);
 		return 2;
 	}
+	src.peers = cli_peers(cfg, &src, "check");
 	ret = ipam_explain_check(&ip, &net, &culprits, &sug, &has_sug, err, sizeof(err));
 	cidr_format(&net, c, sizeof(c));
 	if (ret < 0) {
 		fprintf(stderr, "ipam-plugin check: %s\n", err);
 		ret = 2;
 	} else if (ret == 0) {
-		printf("%s is free: it overlaps no host interface or route, excluded range or "
-		       "pool in use\n",
-		       c);
+		printf("%s is free: it overlaps no interface or route of this host%s, excluded "
+		       "range or pool in use\n",
+		       c, src.peers ? " or of the other nodes" : "");
 	} else {
 		printf("%s collides with %d network%s:\n", c, ret, ret == 1 ? "" : "s");
 		for (size_t i = 0; i < culprits.n; i++)
@@ -231,6 +317,7 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 		ret = 1;
 	}
 	pa_reasons_fini(&culprits);
+	peer_sync_stop(src.peers);
 	ipam_fini(&ip);
 	return ret;
 }
@@ -260,6 +347,7 @@ static int cli_suggest(const struct args *a, const struct settings *cfg, const c
 		ipam_fini(&ip);
 		return 2;
 	}
+	src.peers = cli_peers(cfg, &src, "suggest");
 	ret = ipam_explain_suggest(&ip, family, size, &out, &why, err, sizeof(err));
 	for (size_t i = 0; i < why.n; i++)
 		fprintf(stderr, "%s\n", why.line[i]);
@@ -272,6 +360,7 @@ static int cli_suggest(const struct args *a, const struct settings *cfg, const c
 		printf("%s\n", cidr_format(&out, c, sizeof(c)));
 	}
 	pa_reasons_fini(&why);
+	peer_sync_stop(src.peers);
 	ipam_fini(&ip);
 	return ret;
 }
@@ -294,6 +383,17 @@ int main(int argc, char **argv)
 	/* --state-dir wins over STATE_DIR, and the logged settings say so. */
 	if (a.state_dir)
 		snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", a.state_dir);
+	if (cfg.shared_networks[0]) {
+		char host[HOSTNET_NODE_LEN + 1] = "";
+
+		/* A longer (truncated) name fails validation, which asks for NODE_NAME. */
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			host[0] = '\0';
+		if (settings_default_node(&cfg, host, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ipam-plugin: invalid setting: %s\n", err);
+			return 2;
+		}
+	}
 	state_dir = cfg.state_dir;
 	if (strcmp(a.verb, "serve") == 0) {
 		log_init("ipam-plugin", cfg.log_level);

@@ -43,8 +43,8 @@ struct peer_sync {
 	pthread_cond_t wake;
 	bool stopping;
 	struct hostnet_list copy;
-	char peers[PEER_NAMES_MAX];   /* "n2, n3" */
-	char stale[PEER_NAMES_MAX];   /* "n4 (900 s)" */
+	char peers[PEER_NAMES_MAX]; /* "n2, n3" */
+	char stale[PEER_NAMES_MAX]; /* "n4 (900 s)" */
 	bool reachable, ever_reached;
 	time_t last_ok;
 	char last_error[512];
@@ -113,6 +113,12 @@ int peer_sync_location_check(const char *location, char *err, size_t errlen)
 }
 
 /* ---------------------------------------------------------------- one round */
+
+/* strerror is not thread-safe and this runs on the sync thread (GNU strerror_r). */
+static const char *errtext(int errnum, char *buf, size_t len)
+{
+	return strerror_r(errnum, buf, len);
+}
 
 /* What a round found; swapped into the instance at its end. */
 struct round {
@@ -185,7 +191,7 @@ static void take_doc(struct peer_sync *ps, struct round *r, const char *node, ti
 static int round_dir(struct peer_sync *ps, const char *text, struct round *r, char *err,
 		     size_t errlen)
 {
-	char path[PATH_MAX + 80], node[HOSTNET_NODE_LEN];
+	char path[PATH_MAX + 80], node[HOSTNET_NODE_LEN], etext[128];
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -198,14 +204,14 @@ static int round_dir(struct peer_sync *ps, const char *text, struct round *r, ch
 	if (!ret && stat(path, &st) < 0)
 		ret = -errno;
 	if (ret) {
-		snprintf(err, errlen, "write %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "write %s: %s", path, errtext(-ret, etext, sizeof(etext)));
 		return ret;
 	}
 	r->ref = st.st_mtime;
 	d = opendir(ps->dir);
 	if (!d) {
 		ret = -errno;
-		snprintf(err, errlen, "list %s: %s", ps->dir, strerror(-ret));
+		snprintf(err, errlen, "list %s: %s", ps->dir, errtext(-ret, etext, sizeof(etext)));
 		return ret;
 	}
 	while ((de = readdir(d))) {
@@ -214,7 +220,8 @@ static int round_dir(struct peer_sync *ps, const char *text, struct round *r, ch
 
 		if (!doc_node(de->d_name, node, sizeof(node)) || strcmp(node, ps->node) == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", ps->dir, de->d_name);
+		if (snprintf(path, sizeof(path), "%s/%s", ps->dir, de->d_name) >= (int)sizeof(path))
+			continue;
 		if (stat(path, &st) < 0 || atomic_file_read(path, PEER_DOC_MAX, &buf, &len) < 0)
 			continue; /* removed meanwhile */
 		take_doc(ps, r, node, st.st_mtime, buf, len);
@@ -342,13 +349,14 @@ static int do_round(struct peer_sync *ps, char *err, size_t errlen)
 	struct hostnet_list local = {0};
 	struct round r = {0};
 	json_t *doc = NULL;
-	char *text = NULL;
+	char *text = NULL, etext[128];
 	int ret;
 
 	pthread_mutex_lock(&ps->round_lock);
 	ret = ps->collect(ps->collect_arg, &local);
 	if (ret) {
-		snprintf(err, errlen, "reading this host's networks: %s", strerror(-ret));
+		snprintf(err, errlen, "reading this host's networks: %s",
+			 errtext(-ret, etext, sizeof(etext)));
 		goto out;
 	}
 	doc = peers_encode(ps->node, time(NULL), &local);

@@ -29,11 +29,11 @@
 typedef int (*peer_collect_fn)(void *arg, struct hostnet_list *out);
 
 struct peer_sync_config {
-	const char *location;	    /* SHARED_NETWORKS; borrowed for the call only */
-	const char *node;	    /* NODE_NAME */
-	unsigned long interval_s;   /* PUBLISH_INTERVAL */
+	const char *location;	     /* SHARED_NETWORKS; borrowed for the call only */
+	const char *node;	     /* NODE_NAME */
+	unsigned long interval_s;    /* PUBLISH_INTERVAL */
 	unsigned long stale_after_s; /* PEER_STALE_AFTER */
-	unsigned long timeout_s;    /* NFS call timeout */
+	unsigned long timeout_s;     /* NFS call timeout */
 };
 
 struct peer_sync;

@@ -31,6 +31,9 @@ static json_t *encode_one(const struct hostnet *h)
 	json_t *o;
 
 	cidr_format(&h->net, net, sizeof(net));
+	if (h->kind == HOSTNET_NAMESERVER)
+		return json_pack("{s:s,s:s,s:s}", "kind", "nameserver", "net", net, "addr",
+				 cidr_format_addr(&h->addr, addr, sizeof(addr)));
 	if (h->kind == HOSTNET_ADDR) {
 		o = json_pack("{s:s,s:s,s:s,s:s}", "kind", "interface", "net", net, "addr",
 			      cidr_format(&h->addr, addr, sizeof(addr)), "dev", h->dev);
@@ -38,8 +41,9 @@ static json_t *encode_one(const struct hostnet *h)
 		o = json_pack("{s:s,s:s,s:s,s:I}", "kind", "route", "net", net, "dev", h->dev,
 			      "table", (json_int_t)h->table);
 		if (o && h->addr.family)
-			json_object_set_new(o, "via",
-					    json_string(cidr_format_addr(&h->addr, addr, sizeof(addr))));
+			json_object_set_new(
+				o, "via",
+				json_string(cidr_format_addr(&h->addr, addr, sizeof(addr))));
 	}
 	return o;
 }
@@ -82,8 +86,15 @@ static int decode_one(json_t *o, struct hostnet *h)
 	snprintf(h->dev, sizeof(h->dev), "%s", dev);
 	if (strcmp(kind, "interface") == 0) {
 		h->kind = HOSTNET_ADDR;
-		if (!addr || cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h->addr, err, sizeof(err)) < 0)
+		if (!addr ||
+		    cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h->addr, err, sizeof(err)) < 0)
 			return -EINVAL;
+	} else if (strcmp(kind, "nameserver") == 0) {
+		h->kind = HOSTNET_NAMESERVER;
+		h->addr = h->net;
+		if (addr && cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h->addr, err, sizeof(err)) < 0)
+			return -EINVAL;
+		snprintf(h->dev, sizeof(h->dev), "resolv.conf");
 	} else if (strcmp(kind, "route") == 0) {
 		h->kind = HOSTNET_ROUTE;
 		h->table = (uint32_t)table;
@@ -95,8 +106,8 @@ static int decode_one(json_t *o, struct hostnet *h)
 	return 0;
 }
 
-int peers_decode(json_t *doc, const char *expect_node, struct hostnet_list *out,
-		 size_t *skipped, char *err, size_t errlen)
+int peers_decode(json_t *doc, const char *expect_node, struct hostnet_list *out, size_t *skipped,
+		 char *err, size_t errlen)
 {
 	const char *node = NULL;
 	json_int_t format = 0;
@@ -105,8 +116,8 @@ int peers_decode(json_t *doc, const char *expect_node, struct hostnet_list *out,
 	int added = 0;
 
 	*skipped = 0;
-	if (json_unpack(doc, "{s:I,s:s,s:o}", "format", &format, "node", &node, "networks",
-			&nets) < 0 ||
+	if (json_unpack(doc, "{s:I,s:s,s:o}", "format", &format, "node", &node, "networks", &nets) <
+		    0 ||
 	    !json_is_array(nets)) {
 		snprintf(err, errlen, "not a host-network document (needs format, node, networks)");
 		return -EINVAL;

@@ -8,7 +8,8 @@
  *   {"format":1,"node":"n2","published":1764390000,
  *    "networks":[{"kind":"interface","net":"10.0.0.0/24","addr":"10.0.0.5/24","dev":"eth1"},
  *                {"kind":"route","net":"10.0.1.0/24","via":"198.18.0.9","dev":"vpn0",
- *                 "table":254}]}
+ *                 "table":254},
+ *                {"kind":"nameserver","net":"10.0.9.53/32","addr":"10.0.9.53"}]}
  * Staleness is judged on the store's own clock (file modification times) so skewed node
  * clocks cannot make a live node look departed.
  */
@@ -41,8 +42,8 @@ json_t *peers_encode(const char *node, time_t published, const struct hostnet_li
  * Returns the number appended, or -EINVAL (message in err) for a document that is not
  * ours, or -ENOMEM.
  */
-int peers_decode(json_t *doc, const char *expect_node, struct hostnet_list *out,
-		 size_t *skipped, char *err, size_t errlen);
+int peers_decode(json_t *doc, const char *expect_node, struct hostnet_list *out, size_t *skipped,
+		 char *err, size_t errlen);
 
 /* A document last written at mtime is stale when the store's clock (ref) is past
  * mtime + stale_after. */

@@ -630,8 +630,8 @@ static void note_skip(const struct pa_allocator *a, const struct blockers *b, co
 		      int family, unsigned int size, cidr_u128 lo, cidr_u128 hi, cidr_u128 step,
 		      struct pa_reasons *why)
 {
-	char first[CIDR_STRLEN], lastc[CIDR_STRLEN], cnt[48], desc[160];
-	char list[SKIP_SHOWN * 170 + 32] = "";
+	char first[CIDR_STRLEN], lastc[CIDR_STRLEN], cnt[48], desc[256];
+	char list[SKIP_SHOWN * (sizeof(desc) + 2) + 32] = "";
 	struct cidr c1 = cidr_from_u128(family, lo, size);
 	struct cidr c2 = cidr_from_u128(family, hi - step + 1, size);
 	size_t shown = 0, more = 0, used = 0;
@@ -784,7 +784,7 @@ out:
 size_t pa_check(const struct pa_allocator *a, const struct pa_env *env, const struct cidr *net,
 		int space, struct pa_reasons *culprits)
 {
-	char d[160], c[CIDR_STRLEN];
+	char d[256], c[CIDR_STRLEN];
 	size_t n = 0;
 
 	for (size_t i = 0; i < env->nexclude; i++) {
@@ -795,9 +795,11 @@ size_t pa_check(const struct pa_allocator *a, const struct pa_env *env, const st
 		}
 	}
 	for (size_t i = 0; env->hosts && i < env->hosts->n; i++) {
-		if (cidr_overlaps(&env->hosts->v[i].net, net)) {
-			pa_reasons_add(culprits, "%s",
-				       hostnet_describe(&env->hosts->v[i], d, sizeof(d)));
+		const struct hostnet *h = &env->hosts->v[i];
+
+		if (cidr_overlaps(&h->net, net)) {
+			pa_reasons_add(culprits, "%s%s", hostnet_describe(h, d, sizeof(d)),
+				       env->mark_own && !h->node[0] ? " on this host" : "");
 			n++;
 		}
 	}

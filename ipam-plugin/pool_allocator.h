@@ -81,6 +81,8 @@ struct pa_env {
 	const struct cidr *exclude;
 	size_t nexclude;
 	const struct hostnet_list *hosts; /* NULL: host networks are not consulted */
+	bool mark_own; /* pa_check: this host's entries say " on this host" (peers' say
+			  " on node N" anyway), for lists that mix both */
 };
 
 /* Human-readable lines explaining a decision, for logs and messages. */

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "peer_sync.h"
+#include "peers.h"
 #include "settings.h"
 
 /* Copy the comma-separated item starting at *p into buf, advancing *p. */
@@ -162,6 +164,44 @@ static const char *env_or(char *const *envp, const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+#define NODE_NAME_RULE "1-63 characters of A-Z a-z 0-9 _ . -, not starting with a dot"
+
+/* SHARED_NETWORKS, NODE_NAME, PUBLISH_INTERVAL, PEER_STALE_AFTER, NFS_TIMEOUT. */
+static int parse_peer_settings(char *const *envp, struct settings *out, char *err, size_t errlen)
+{
+	const char *v = env_or(envp, "SHARED_NETWORKS", "");
+
+	if (strlen(v) >= sizeof(out->shared_networks)) {
+		snprintf(err, errlen, "SHARED_NETWORKS: longer than %zu characters",
+			 sizeof(out->shared_networks) - 1);
+		return -EINVAL;
+	}
+	if (peer_sync_location_check(v, err, errlen) < 0)
+		return -EINVAL;
+	snprintf(out->shared_networks, sizeof(out->shared_networks), "%s", v);
+	v = env_or(envp, "NODE_NAME", "");
+	if (*v && !peers_node_name_valid(v)) {
+		snprintf(err, errlen, "NODE_NAME=%s: expected " NODE_NAME_RULE, v);
+		return -EINVAL;
+	}
+	snprintf(out->node_name, sizeof(out->node_name), "%s", v);
+	if (config_get_uint(envp, "PUBLISH_INTERVAL", SETTINGS_DEFAULT_PUBLISH_INTERVAL, 1, 3600,
+			    &out->publish_interval, err, errlen) < 0 ||
+	    config_get_uint(envp, "PEER_STALE_AFTER", SETTINGS_DEFAULT_PEER_STALE_AFTER, 2, 604800,
+			    &out->peer_stale_after, err, errlen) < 0 ||
+	    config_get_uint(envp, "NFS_TIMEOUT", SETTINGS_DEFAULT_NFS_TIMEOUT, 1, 25,
+			    &out->nfs_timeout, err, errlen) < 0)
+		return -EINVAL;
+	if (out->peer_stale_after <= out->publish_interval) {
+		snprintf(err, errlen,
+			 "PEER_STALE_AFTER=%lu: must exceed PUBLISH_INTERVAL=%lu (a live node "
+			 "would look departed between two publications); a few intervals is usual",
+			 out->peer_stale_after, out->publish_interval);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int settings_parse(char *const *envp, struct settings *out, char *err, size_t errlen)
 {
 	const char *v;
@@ -188,6 +228,21 @@ int settings_parse(char *const *envp, struct settings *out, char *err, size_t er
 		return -EINVAL;
 	}
 	snprintf(out->state_dir, sizeof(out->state_dir), "%s", v);
+	return parse_peer_settings(envp, out, err, errlen);
+}
+
+int settings_default_node(struct settings *s, const char *hostname, char *err, size_t errlen)
+{
+	if (s->node_name[0])
+		return 0;
+	if (!peers_node_name_valid(hostname)) {
+		snprintf(err, errlen,
+			 "NODE_NAME is not set and the host name \"%s\" is not a valid node name: "
+			 "set NODE_NAME (" NODE_NAME_RULE ")",
+			 hostname ? hostname : "");
+		return -EINVAL;
+	}
+	snprintf(s->node_name, sizeof(s->node_name), "%s", hostname);
 	return 0;
 }
 
@@ -219,7 +274,15 @@ char *settings_format(const struct settings *s, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
 					 cidr_format(&s->exclude[i], c, sizeof(c)));
 	if (used < len)
-		snprintf(buf + used, len - used, " LOG_LEVEL=%s STATE_DIR=%s",
-			 log_level_name(s->log_level), s->state_dir);
+		used += (size_t)snprintf(buf + used, len - used, " LOG_LEVEL=%s STATE_DIR=%s",
+					 log_level_name(s->log_level), s->state_dir);
+	if (used < len && !s->shared_networks[0])
+		snprintf(buf + used, len - used, " SHARED_NETWORKS= (off)");
+	else if (used < len)
+		snprintf(buf + used, len - used,
+			 " SHARED_NETWORKS=%s NODE_NAME=%s PUBLISH_INTERVAL=%lu "
+			 "PEER_STALE_AFTER=%lu NFS_TIMEOUT=%lu",
+			 s->shared_networks, s->node_name, s->publish_interval, s->peer_stale_after,
+			 s->nfs_timeout);
 	return buf;
 }

@@ -10,6 +10,15 @@
  *   LOG_LEVEL  error|warn|info|debug                                default info
  *   STATE_DIR  directory holding the pool state                     default /state
  *
+ * Every node's networks (issue 4, see peer_sync.h):
+ *   SHARED_NETWORKS   where nodes publish their host networks: nfs://SERVER/EXPORT
+ *                     [?nfsport=N&mountport=N] or an absolute directory; empty = off
+ *   NODE_NAME         this node's name there                   default the host name
+ *   PUBLISH_INTERVAL  seconds between publications, 1-3600     default 30
+ *   PEER_STALE_AFTER  seconds without an update after which a node counts as departed,
+ *                     more than PUBLISH_INTERVAL, up to 604800 default 300
+ *   NFS_TIMEOUT       seconds per NFS call to the store, 1-25  default 5
+ *
  * SIZE defaults to 24 (IPv4) or 64 (IPv6), or the range's own prefix if that is longer.
  */
 #ifndef IPAM_SETTINGS_H
@@ -17,6 +26,7 @@
 
 #include <stddef.h>
 
+#include "hostnet.h"
 #include "log.h"
 #include "pool_allocator.h"
 
@@ -27,6 +37,9 @@
 #define SETTINGS_DEFAULT_POOLS "10.0.0.0/8:24"
 #define SETTINGS_DEFAULT_POOLS6 "fd00::/8:64"
 #define SETTINGS_DEFAULT_STATE_DIR "/state"
+#define SETTINGS_DEFAULT_PUBLISH_INTERVAL 30
+#define SETTINGS_DEFAULT_PEER_STALE_AFTER 300
+#define SETTINGS_DEFAULT_NFS_TIMEOUT 5
 
 struct settings {
 	struct pa_range pools[SETTINGS_MAX_RANGES];
@@ -37,13 +50,26 @@ struct settings {
 	size_t nexclude;
 	enum log_level log_level;
 	char state_dir[SETTINGS_PATH_LEN];
+	char shared_networks[SETTINGS_PATH_LEN]; /* "": off */
+	char node_name[HOSTNET_NODE_LEN];	 /* "": not set (settings_default_node) */
+	unsigned long publish_interval;		 /* seconds */
+	unsigned long peer_stale_after;		 /* seconds */
+	unsigned long nfs_timeout;		 /* seconds */
 };
 
 /*
  * Read every setting from envp (absent or empty: the default). Returns 0 or -EINVAL with
- * a message naming the variable, the bad value and what is accepted.
+ * a message naming the variable, the bad value and what is accepted. An absent NODE_NAME
+ * leaves node_name empty: see settings_default_node.
  */
 int settings_parse(char *const *envp, struct settings *out, char *err, size_t errlen);
+
+/*
+ * NODE_NAME's default: when s->node_name is empty, take hostname (the caller's
+ * gethostname()). Returns 0, or -EINVAL when the host name is no valid node name (message
+ * asks for NODE_NAME). Names that were set are left alone.
+ */
+int settings_default_node(struct settings *s, const char *hostname, char *err, size_t errlen);
 
 /*
  * Parse "CIDR[:SIZE],..." of family (AF_INET or AF_INET6) for variable name into out (max

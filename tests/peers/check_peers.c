@@ -3,6 +3,9 @@
  * Unit tests for ipam-plugin/peers (document format, node names, staleness) and, in a
  * temporary directory, peer_sync's directory mode: two "nodes" publish, each sees the
  * other's networks tagged with its name, a departed node's stale document is ignored.
+ * Also the decisions that use them (ipam_api with a fake host view): the global space
+ * avoids every node's networks and names the node when refusing, the local space only
+ * this host's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,19 +18,22 @@
 
 #include <check.h>
 
+#include "ipam_api.h"
 #include "peer_sync.h"
 #include "peers.h"
+#include "settings.h"
 #include "testlib.h"
 
-static struct hostnet H(enum hostnet_kind kind, const char *net, const char *addr, const char *dev)
-{
+static struct hostnet H(enum hostnet_kind kind, const char *net, const char *addr,
+			const char *dev) {
 	struct hostnet h = {.kind = kind, .table = 254};
 	char err[128];
 
 	ck_assert_int_eq(cidr_parse(net, 0, &h.net, err, sizeof(err)), 0);
 	h.net = cidr_network(&h.net);
 	if (addr)
-		ck_assert_int_eq(cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h.addr, err, sizeof(err)), 0);
+		ck_assert_int_eq(cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h.addr, err, sizeof(err)),
+				 0);
 	snprintf(h.dev, sizeof(h.dev), "%s", dev);
 	return h;
 }
@@ -36,8 +42,13 @@ static const struct {
 	const char *name;
 	bool ok;
 } names[] = {
-	{"n1", true}, {"node-2.example_x", true}, {"", false}, {".hidden", false},
-	{"a/b", false}, {"a b", false}, {"../x", false},
+	{"n1", true},
+	{"node-2.example_x", true},
+	{"", false},
+	{".hidden", false},
+	{"a/b", false},
+	{"a b", false},
+	{"../x", false},
 	{"0123456789012345678901234567890123456789012345678901234567890123", false},
 };
 
@@ -52,7 +63,7 @@ START_TEST(test_roundtrip)
 	struct hostnet_list l = {0}, back = {0};
 	struct hostnet h = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
 	struct hostnet peer = H(HOSTNET_ROUTE, "10.9.0.0/16", NULL, "x");
-	char err[256], a[CIDR_STRLEN];
+	char err[256], a[CIDR_STRLEN], desc[256];
 	size_t skipped = 99;
 	json_t *doc;
 
@@ -61,10 +72,16 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(hostnet_list_add(&l, &h), 0);
 	snprintf(peer.node, sizeof(peer.node), "other");
 	ck_assert_int_eq(hostnet_list_add(&l, &peer), 0); /* must not be re-published */
+	/* A DNS server of the host (resolvconf): its own kind, not a route. */
+	h = H(HOSTNET_NAMESERVER, "10.0.9.53/32", "10.0.9.53", "resolv.conf");
+	ck_assert_int_eq(hostnet_list_add(&l, &h), 0);
 	doc = peers_encode("n2", 1000, &l);
 	ck_assert_ptr_nonnull(doc);
-	ck_assert_int_eq(json_array_size(json_object_get(doc, "networks")), 2);
-	ck_assert_int_eq(peers_decode(doc, "n2", &back, &skipped, err, sizeof(err)), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(doc, "networks")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(doc, "networks"), 2), "kind")),
+			 "nameserver");
+	ck_assert_int_eq(peers_decode(doc, "n2", &back, &skipped, err, sizeof(err)), 3);
 	ck_assert_uint_eq(skipped, 0);
 	ck_assert_int_eq(back.v[0].kind, HOSTNET_ADDR);
 	ck_assert_str_eq(back.v[0].node, "n2");
@@ -74,6 +91,14 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(cidr_format(&back.v[1].net, a, sizeof(a)), "10.0.1.0/24");
 	ck_assert_str_eq(cidr_format_addr(&back.v[1].addr, a, sizeof(a)), "198.18.0.9");
 	ck_assert_uint_eq(back.v[1].table, 254);
+	ck_assert_int_eq(back.v[2].kind, HOSTNET_NAMESERVER);
+	ck_assert_str_eq(cidr_format(&back.v[2].net, a, sizeof(a)), "10.0.9.53/32");
+	ck_assert_str_eq(hostnet_describe(&back.v[2], desc, sizeof(desc)),
+			 "nameserver 10.0.9.53 (resolv.conf) on node n2");
+	ck_assert_str_eq(hostnet_describe(&back.v[0], desc, sizeof(desc)),
+			 "interface eth1 10.0.0.5/24 on node n2");
+	ck_assert_str_eq(hostnet_describe(&back.v[1], desc, sizeof(desc)),
+			 "route 10.0.1.0/24 via 198.18.0.9 dev vpn0 table main on node n2");
 	/* A document filed under another node's name is refused. */
 	ck_assert_int_eq(peers_decode(doc, "n3", &back, &skipped, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "n2"));
@@ -104,6 +129,15 @@ START_TEST(test_decode_bad)
 	ck_assert_int_eq(peers_decode(doc, "n1", &out, &skipped, err, sizeof(err)), 1);
 	ck_assert_uint_eq(skipped, 3); /* default route, bad CIDR, unknown kind */
 	json_decref(doc);
+	/* A nameserver entry needs no addr (net is the address); a bad addr is skipped. */
+	doc = json_pack("{s:i,s:s,s:[{s:s,s:s},{s:s,s:s,s:s}]}", "format", 1, "node", "n1",
+			"networks", "kind", "nameserver", "net", "fd00:53::53/128", "kind",
+			"nameserver", "net", "10.0.9.53/32", "addr", "nope");
+	ck_assert_int_eq(peers_decode(doc, "n1", &out, &skipped, err, sizeof(err)), 1);
+	ck_assert_uint_eq(skipped, 1);
+	ck_assert_int_eq(out.v[1].kind, HOSTNET_NAMESERVER);
+	ck_assert(cidr_equal(&out.v[1].addr, &out.v[1].net));
+	json_decref(doc);
 	hostnet_list_fini(&out);
 }
 END_TEST
@@ -130,8 +164,8 @@ START_TEST(test_sync_directory)
 	char *dir = tl_tmpdir("check_peers");
 	struct hostnet h1 = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
 	struct hostnet h2 = H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
-	struct peer_sync_config c1 = {.location = dir, .node = "n1", .interval_s = 3600,
-				      .stale_after_s = 300};
+	struct peer_sync_config c1 = {
+		.location = dir, .node = "n1", .interval_s = 3600, .stale_after_s = 300};
 	struct peer_sync_config c2 = c1;
 	struct peer_sync *p1, *p2;
 	struct hostnet_list seen = {0};
@@ -205,8 +239,145 @@ START_TEST(test_location_check)
 	ck_assert_int_eq(peer_sync_location_check("relative/dir", err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "SHARED_NETWORKS=relative/dir"));
 	ck_assert_int_eq(peer_sync_location_check("nfs://host", err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(peer_sync_location_check("nfs://h/e?nfsport=0", err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(peer_sync_location_check("nfs://h/e?color=red", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(peer_sync_location_check("nfs://h/e?nfsport=0", err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(peer_sync_location_check("nfs://h/e?color=red", err, sizeof(err)),
+			 -EINVAL);
+}
+END_TEST
+
+/*
+ * Decisions with other nodes' networks (ipam_api): the global space avoids every node's,
+ * the local space only this host's; refusals name the node.
+ */
+static struct hostnet_list fake_hosts;
+
+static int hostnets_fake(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	for (size_t i = 0; i < fake_hosts.n; i++) {
+		if (hostnet_list_add(out, &fake_hosts.v[i]) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void add_fake(enum hostnet_kind kind, const char *net, const char *addr, const char *dev,
+		     const char *node)
+{
+	struct hostnet h = H(kind, net, addr, dev);
+
+	snprintf(h.node, sizeof(h.node), "%s", node);
+	ck_assert_int_eq(hostnet_list_add(&fake_hosts, &h), 0);
+}
+
+/* RequestPool through the handler; returns the Pool or the Err text (static buffer). */
+static const char *request_pool(struct ipam *ip, const char *space, const char *pool, bool *ok)
+{
+	static char out[2048];
+	json_t *req = json_pack("{s:s,s:s}", "AddressSpace", space, "Pool", pool);
+	json_t *reply = NULL;
+	const char *v;
+
+	for (size_t i = 0; i < ipam_nroutes; i++) {
+		if (strcmp(ipam_routes[i].path, "/IpamDriver.RequestPool") == 0)
+			reply = ipam_routes[i].handler(ip, req);
+	}
+	ck_assert_ptr_nonnull(reply);
+	*ok = json_object_get(reply, "Err") == NULL;
+	v = json_string_value(json_object_get(reply, *ok ? "Pool" : "Err"));
+	snprintf(out, sizeof(out), "%s", v ? v : "");
+	json_decref(reply);
+	json_decref(req);
+	return out;
+}
+
+#define EXPECT_POOL(ip, space, pool, want)                                                         \
+	do {                                                                                       \
+		bool ok_;                                                                          \
+		const char *got_ = request_pool(ip, space, pool, &ok_);                            \
+		ck_assert_msg(ok_ &&strcmp(got_, want) == 0, "%s %s: got \"%s\", want %s", space,  \
+			      pool, got_, want);                                                   \
+	} while (0)
+
+#define EXPECT_REFUSED(ip, space, pool, msg)                                                       \
+	do {                                                                                       \
+		bool ok_;                                                                          \
+		const char *got_ = request_pool(ip, space, pool, &ok_);                            \
+		ck_assert_msg(!ok_ && strstr(got_, msg), "%s %s: got \"%s\", want \"%s\"", space,  \
+			      pool, got_, msg);                                                    \
+	} while (0)
+
+START_TEST(test_decisions)
+{
+	char *env[] = {"POOLS=10.0.0.0/16:24", "POOLS6=none", NULL};
+	struct settings cfg;
+	struct ipam ip;
+	char err[512];
+
+	ck_assert_int_eq(settings_parse(env, &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(ipam_init(&ip, &cfg, NULL, hostnets_fake, NULL, err, sizeof(err)), 0);
+	add_fake(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "eth0", "");
+	add_fake(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.1/24", "lan0", "n2");
+	add_fake(HOSTNET_NAMESERVER, "10.0.3.53/32", "10.0.3.53", "resolv.conf", "n3");
+	add_fake(HOSTNET_ROUTE, "10.0.8.0/24", NULL, "vpn0", "n3");
+
+	/* Global: another node's network is refused, naming the node. */
+	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.0.0/24",
+		       "subnet 10.0.0.0/24 collides with interface lan0 10.0.0.1/24 on node n2; "
+		       "a free /24 is 10.0.2.0/24");
+	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.0.0/23",
+		       "subnet 10.0.0.0/23 collides with route 10.0.1.0/24 dev eth0 table main on "
+		       "this host, interface lan0 10.0.0.1/24 on node n2; a free /23 is "
+		       "10.0.4.0/23");
+	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.3.0/24",
+		       "nameserver 10.0.3.53 (resolv.conf) on node n3");
+	/* Global choices skip every node's networks. */
+	EXPECT_POOL(&ip, IPAM_GLOBAL_SPACE, "", "10.0.2.0/24");
+	EXPECT_POOL(&ip, IPAM_GLOBAL_SPACE, "", "10.0.4.0/24");
+	/* Local: this host's networks only (n2's LAN is not here). */
+	EXPECT_POOL(&ip, IPAM_LOCAL_SPACE, "10.0.0.0/24", "10.0.0.0/24");
+	EXPECT_POOL(&ip, IPAM_LOCAL_SPACE, "", "10.0.3.0/24");
+	EXPECT_REFUSED(&ip, IPAM_LOCAL_SPACE, "10.0.1.0/24",
+		       "subnet 10.0.1.0/24 collides with route 10.0.1.0/24 dev eth0 table main on "
+		       "this host; a free /24 is 10.0.5.0/24");
+	/*
+	 * The restore rule: a global request for the subnet of this node's local copy is a
+	 * new leader restoring a swarm network from raft, accepted without host checks.
+	 */
+	EXPECT_POOL(&ip, IPAM_LOCAL_SPACE, "10.0.8.0/24", "10.0.8.0/24");
+	EXPECT_POOL(&ip, IPAM_GLOBAL_SPACE, "10.0.8.0/24", "10.0.8.0/24");
+	/* Without peers' entries the wording stays "on this host". */
+	fake_hosts.n = 1;
+	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.1.0/24",
+		       "subnet 10.0.1.0/24 collides with route 10.0.1.0/24 dev eth0 table main on "
+		       "this host; a free /24 is 10.0.5.0/24");
+	ipam_fini(&ip);
+	hostnet_list_fini(&fake_hosts);
+}
+END_TEST
+
+START_TEST(test_keep_own)
+{
+	struct hostnet_list l = {0};
+	struct hostnet h = H(HOSTNET_ROUTE, "10.1.0.0/16", NULL, "a");
+
+	ck_assert(!hostnet_list_has_peers(&l));
+	for (int i = 0; i < 5; i++) {
+		snprintf(h.node, sizeof(h.node), "%s", i % 2 ? "n2" : "");
+		snprintf(h.dev, sizeof(h.dev), "d%d", i);
+		ck_assert_int_eq(hostnet_list_add(&l, &h), 0);
+	}
+	ck_assert(hostnet_list_has_peers(&l));
+	hostnet_list_keep_own(&l);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_str_eq(l.v[0].dev, "d0");
+	ck_assert_str_eq(l.v[1].dev, "d2");
+	ck_assert_str_eq(l.v[2].dev, "d4");
+	ck_assert(!hostnet_list_has_peers(&l));
+	hostnet_list_fini(&l);
 }
 END_TEST
 
@@ -214,8 +385,6 @@ int main(void)
 {
 	Suite *s = suite_create("peers");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_node_names, 0, sizeof(names) / sizeof(names[0]));
 	tcase_add_test(tc, test_roundtrip);
@@ -223,10 +392,8 @@ int main(void)
 	tcase_add_test(tc, test_stale);
 	tcase_add_test(tc, test_sync_directory);
 	tcase_add_test(tc, test_location_check);
+	tcase_add_test(tc, test_decisions);
+	tcase_add_test(tc, test_keep_own);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(s);
 }
