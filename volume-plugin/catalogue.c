@@ -215,11 +215,45 @@ int catalogue_delete(struct nfsb *nb, const char *catalogue_dir, const char *nam
 struct list_ctx {
 	struct nfsb *nb;
 	const char *dir;
-	struct volume_def *v;
-	size_t n, cap;
+	struct catalogue_listing *out;
+	size_t cap, capbad;
 	char *err;
 	size_t errlen;
 };
+
+static int add_def(struct list_ctx *c, const struct volume_def *d)
+{
+	struct catalogue_listing *l = c->out;
+
+	if (l->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct volume_def *v = realloc(l->defs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->defs = v;
+		c->cap = cap;
+	}
+	l->defs[l->n++] = *d;
+	return 0;
+}
+
+static int add_bad(struct list_ctx *c, const char *name)
+{
+	struct catalogue_listing *l = c->out;
+
+	if (l->nbad == c->capbad) {
+		size_t cap = c->capbad ? c->capbad * 2 : 4;
+		char(*b)[VOL_NAME_MAX + 1] = realloc(l->bad, cap * sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		l->bad = b;
+		c->capbad = cap;
+	}
+	snprintf(l->bad[l->nbad++], VOL_NAME_MAX + 1, "%s", name);
+	return 0;
+}
 
 static int list_one(const char *fname, const struct stat *st, void *arg)
 {
@@ -238,46 +272,41 @@ static int list_one(const char *fname, const struct stat *st, void *arg)
 	if (options_check_name(name, err, sizeof(err)) < 0)
 		return 0;
 	ret = read_def(c->nb, c->dir, name, &d, err, sizeof(err));
-	if (ret < 0) {
-		if (nfsb_is_broken(c->nb)) {
-			if (c->err)
-				snprintf(c->err, c->errlen, "%s", err);
-			return ret;
-		}
-		/* Gone between READDIR and READ (removed on another node): not a problem. */
-		if (ret != -ENOENT)
-			log_warnx("catalogue: skipping %s/%s: %s", c->dir, fname, err);
+	if (ret == 0)
+		return add_def(c, &d);
+	if (nfsb_is_broken(c->nb)) {
+		if (c->err)
+			snprintf(c->err, c->errlen, "%s", err);
+		return ret;
+	}
+	/* Gone between READDIR and READ (removed on another node): not a problem. */
+	if (ret == -ENOENT)
 		return 0;
-	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct volume_def *v = realloc(c->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
-	c->v[c->n++] = d;
-	return 0;
+	log_warnx("catalogue: cannot use %s/%s: %s", c->dir, fname, err);
+	return add_bad(c, name);
 }
 
-int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct volume_def **out,
-		   size_t *n, char *err, size_t errlen)
+void catalogue_listing_fini(struct catalogue_listing *l)
 {
-	struct list_ctx c = {.nb = nb, .dir = catalogue_dir, .err = err, .errlen = errlen};
+	if (!l)
+		return;
+	free(l->defs);
+	free(l->bad);
+	memset(l, 0, sizeof(*l));
+}
+
+int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct catalogue_listing *out,
+		   char *err, size_t errlen)
+{
+	struct list_ctx c = {.nb = nb, .dir = catalogue_dir, .out = out, .err = err,
+			     .errlen = errlen};
 	int ret;
 
-	*out = NULL;
-	*n = 0;
+	memset(out, 0, sizeof(*out));
 	ret = nfsb_list_dir(nb, catalogue_dir, list_one, &c, err, errlen);
 	if (ret == -ENOENT)
 		ret = 0;
-	if (ret < 0) {
-		free(c.v);
-		return ret;
-	}
-	*out = c.v;
-	*n = c.n;
-	return 0;
+	if (ret < 0)
+		catalogue_listing_fini(out);
+	return ret;
 }

@@ -63,12 +63,24 @@ int catalogue_get(struct nfsb *nb, const char *catalogue_dir, const char *name,
 int catalogue_delete(struct nfsb *nb, const char *catalogue_dir, const char *name, char *err,
 		     size_t errlen);
 
+/* What catalogue_list found. */
+struct catalogue_listing {
+	struct volume_def *defs;	/* the readable definitions */
+	size_t n;
+	char (*bad)[VOL_NAME_MAX + 1];	/* names whose file exists but cannot be read/parsed */
+	size_t nbad;
+};
+
 /*
- * Every definition in the catalogue: *out is a new array of *n entries (caller free()s;
- * NULL when *n is 0). A missing directory is an empty catalogue. Files that do not parse
- * or whose name does not match their content are skipped with a warning in the log.
+ * Every definition in the catalogue into out (free with catalogue_listing_fini). A
+ * missing directory is an empty catalogue. Files that do not parse, or whose name does
+ * not match their content, are logged and listed in out->bad, so callers can keep what
+ * they know about those volumes instead of dropping them.
  */
-int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct volume_def **out,
-		   size_t *n, char *err, size_t errlen);
+int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct catalogue_listing *out,
+		   char *err, size_t errlen);
+
+/* Free what a listing owns and empty it (NULL-safe). */
+void catalogue_listing_fini(struct catalogue_listing *l);
 
 #endif

@@ -455,31 +455,42 @@ static int delete_data(struct volumes *vs, struct nfsb *home, const struct volum
 	return ret;
 }
 
+static bool listed_bad(const struct catalogue_listing *l, const char *name)
+{
+	for (size_t i = 0; i < l->nbad; i++) {
+		if (strcmp(l->bad[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The NFS part of Remove. local: this node's definitions (for the shared-dir check). */
 static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 			    const struct volume_def *local, size_t nlocal, char *err,
 			    size_t errlen)
 {
-	struct volume_def d = *mine, *cat = NULL, *all = NULL;
-	size_t ncat = 0, nall;
+	struct catalogue_listing cat = {0};
+	struct volume_def d = *mine, *all = NULL;
 	struct nfsb *home = NULL;
 	char why[1024];
+	size_t nall;
 	int ret = 0;
 
 	if (has_home(vs)) {
 		ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = catalogue_list(home, vs->cfg.catalogue_dir, &cat, &ncat, why, sizeof(why));
+		ret = catalogue_list(home, vs->cfg.catalogue_dir, &cat, why, sizeof(why));
 		if (ret < 0) {
 			snprintf(err, errlen, "volume %s: cannot read the catalogue: %s", d.name,
 				 why);
 			goto out;
 		}
-		ret = -ENOENT;
-		for (size_t i = 0; i < ncat; i++) {
-			if (strcmp(cat[i].name, d.name) == 0) {
-				d = cat[i]; /* the shared definition decides */
+		/* An unreadable file of ours: go by our copy. */
+		ret = listed_bad(&cat, d.name) ? 0 : -ENOENT;
+		for (size_t i = 0; i < cat.n; i++) {
+			if (strcmp(cat.defs[i].name, d.name) == 0) {
+				d = cat.defs[i]; /* the shared definition decides */
 				ret = 0;
 			}
 		}
@@ -491,16 +502,16 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 			goto out;
 		}
 	}
-	nall = ncat + nlocal;
+	nall = cat.n + nlocal;
 	all = calloc(nall ? nall : 1, sizeof(*all));
 	if (!all) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (ncat)
-		memcpy(all, cat, ncat * sizeof(*all));
+	if (cat.n)
+		memcpy(all, cat.defs, cat.n * sizeof(*all));
 	if (nlocal)
-		memcpy(all + ncat, local, nlocal * sizeof(*all));
+		memcpy(all + cat.n, local, nlocal * sizeof(*all));
 	if (d.remove_data) {
 		ret = delete_data(vs, home, &d, all, nall, err, errlen);
 		if (ret < 0)
@@ -517,7 +528,7 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 			 d.name, d.subdir, d.server, d.export);
 out:
 	free(all);
-	free(cat);
+	catalogue_listing_fini(&cat);
 	nfsb_close(home);
 	return ret;
 }
@@ -983,56 +994,61 @@ static void remount_pass(struct volumes *vs)
 	pthread_mutex_unlock(&vs->lock);
 }
 
-/* Merge a fresh catalogue listing into the table. */
-static void merge_catalogue(struct volumes *vs, const struct volume_def *cat, size_t n,
+/* Merge a fresh catalogue listing into the table. Volumes changed locally since the
+ * listing started (epoch) and busy ones are left alone. */
+static void merge_catalogue(struct volumes *vs, const struct catalogue_listing *cat,
 			    uint64_t start_epoch)
 {
 	char diff[2048];
 	bool changed = false;
 	struct vol *v, *next;
 
-	for (size_t i = 0; i < n; i++) {
-		v = find(vs, cat[i].name);
-		if (v && v->busy)
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct volume_def *d = &cat->defs[i];
+
+		v = find(vs, d->name);
+		if (v && (v->busy || v->epoch > start_epoch))
 			continue;
 		if (!v) {
-			v = vol_add(vs, cat[i].name);
+			v = vol_add(vs, d->name);
 			if (!v)
 				return;
 			log_info("volume %s: found in the catalogue (created on another node)",
-				 cat[i].name);
-		} else if (v->defined && options_diff(&v->def, &cat[i], diff, sizeof(diff))) {
-			log_info("volume %s: definition changed in the catalogue: %s", cat[i].name,
+				 d->name);
+		} else if (options_diff(&v->def, d, diff, sizeof(diff))) {
+			log_info("volume %s: definition changed in the catalogue: %s", d->name,
 				 diff);
-		} else if (v->defined && !v->removed_on_export) {
+		} else if (!v->removed_on_export) {
 			continue;
 		}
-		v->def = cat[i];
+		v->def = *d;
 		v->defined = true;
 		v->removed_on_export = false;
 		changed = true;
 	}
 	for (v = vs->head; v; v = next) {
-		bool listed = false;
+		bool listed = listed_bad(cat, v->def.name);
 
 		next = v->next;
-		if (!v->defined || v->busy || v->epoch > start_epoch || v->removed_on_export)
+		if (!v->defined || v->busy || v->epoch > start_epoch)
 			continue;
-		for (size_t i = 0; i < n && !listed; i++)
-			listed = strcmp(cat[i].name, v->def.name) == 0;
+		for (size_t i = 0; i < cat->n && !listed; i++)
+			listed = strcmp(cat->defs[i].name, v->def.name) == 0;
 		if (listed)
 			continue;
-		changed = true;
 		if (v->nids || v->fs) {
-			log_warnx("volume %s: removed from the catalogue by another node while "
-				  "mounted here: keeping it until the last unmount",
-				  v->def.name);
+			if (!v->removed_on_export)
+				log_warnx("volume %s: removed from the catalogue by another node "
+					  "while mounted here: keeping it until the last unmount",
+					  v->def.name);
+			changed |= !v->removed_on_export;
 			v->removed_on_export = true;
 			continue;
 		}
 		log_info("volume %s: removed from the catalogue by another node", v->def.name);
 		vol_unlink(vs, v);
 		vol_free(v);
+		changed = true;
 	}
 	if (changed)
 		save_locked(vs);
@@ -1041,12 +1057,11 @@ static void merge_catalogue(struct volumes *vs, const struct volume_def *cat, si
 /* Read the catalogue and check the home server (no lock held on entry or exit). */
 static void refresh_home(struct volumes *vs)
 {
-	struct volume_def *cat = NULL;
+	struct catalogue_listing cat = {0};
 	struct statvfs sv;
 	struct nfsb *nb = NULL;
 	char err[1024];
 	uint64_t start;
-	size_t n = 0;
 	int ret;
 
 	pthread_mutex_lock(&vs->lock);
@@ -1054,16 +1069,16 @@ static void refresh_home(struct volumes *vs)
 	pthread_mutex_unlock(&vs->lock);
 	ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &nb, err, sizeof(err));
 	if (ret == 0)
-		ret = catalogue_list(nb, vs->cfg.catalogue_dir, &cat, &n, err, sizeof(err));
+		ret = catalogue_list(nb, vs->cfg.catalogue_dir, &cat, err, sizeof(err));
 	if (ret == 0)
 		ret = nfsb_statvfs(nb, "/", &sv, err, sizeof(err));
 	nfsb_close(nb);
 	pthread_mutex_lock(&vs->lock);
 	tstatus_set(vs, vs->cfg.server, vs->cfg.export, ret, err, ret == 0 ? &sv : NULL);
 	if (ret == 0)
-		merge_catalogue(vs, cat, n, start);
+		merge_catalogue(vs, &cat, start);
 	pthread_mutex_unlock(&vs->lock);
-	free(cat);
+	catalogue_listing_fini(&cat);
 }
 
 /* Check every other server + export some volume uses. */

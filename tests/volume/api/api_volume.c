@@ -630,6 +630,15 @@ static void test_concurrent(void)
 	   "a long-lived mount: counts end at 0 and FUSE stops");
 }
 
+/* node2's log contains the text arg. */
+static bool log_says(void *arg)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "grep -qF '%s' '%s'", (const char *)arg, node2.log);
+	return system(cmd) == 0;
+}
+
 static void test_second_node(void)
 {
 	char mp[512], p[1024], buf[256];
@@ -666,8 +675,22 @@ static void test_second_node(void)
 		CHECK(now_ms() < end, "node2 still lists 'late' 5 s after its removal");
 		usleep(100000);
 	}
+	/* A damaged definition on the export: node2 keeps what it knows about the volume. */
+	{
+		char def[1024], saved[4096];
+
+		backing(def, sizeof(def), ".openmpf-volumes/owned.json");
+		CHECK(read_file(def, saved, sizeof(saved)), "read %s", def);
+		write_file(def, "{garbage");
+		CHECK(tl_wait_until(5000, node2.pid, log_says, "cannot use .openmpf-volumes/owned.json"),
+		      "node2 never reported the damaged definition");
+		CHECK(list_has(&node2, "owned"), "node2 dropped a volume whose definition is damaged");
+		json_decref(get_status(&node2, "owned"));
+		write_file(def, saved);
+	}
 	ok("second plugin instance (other state dir): Get and List show volumes it never "
-	   "created, it mounts them and reads node1's data; removal on node1 reaches it");
+	   "created, it mounts them and reads node1's data; removal on node1 reaches it; a damaged "
+	   "definition on the export does not make it forget the volume");
 }
 
 static void test_remove(void)
