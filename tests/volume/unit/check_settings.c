@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "settings.h"
+#include "testlib.h"
 
 START_TEST(test_defaults)
 {
@@ -148,11 +149,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(suite());
 }

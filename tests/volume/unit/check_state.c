@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "state.h"
+#include "testlib.h"
 
 #define CAT ".openmpf-volumes"
 
@@ -166,11 +167,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(suite());
 }
