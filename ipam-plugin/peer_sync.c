@@ -328,8 +328,10 @@ static void round_finish(struct peer_sync *ps, struct round *r, int ret, const c
 	if (!ps->reachable)
 		log_info("peers: shared networks %s reachable: published as node %s", ps->location,
 			 ps->node);
-	if (strcmp(ps->peers, r->peers) != 0)
+	if (strcmp(ps->peers, r->peers) != 0 && r->peers[0])
 		log_info("peers: networks of %zu entries from nodes [%s]", r->found.n, r->peers);
+	else if (strcmp(ps->peers, r->peers) != 0)
+		log_info("peers: no other node's networks now (none published or all departed)");
 	snprintf(prev_stale, sizeof(prev_stale), "%s", ps->stale);
 	if (strcmp(prev_stale, r->stale) != 0 && r->stale[0])
 		log_info("peers: ignoring departed nodes (no update for over %lu s): %s",
