@@ -45,6 +45,8 @@
 #define VOLFS_POOL_MAX 16
 #define VOLFS_IO_MAX (1024 * 1024)	/* FUSE max_write/max_read = libnfs/ganesha wtmax */
 #define VOLFS_RETRY_WINDOW_MS 1000	/* failures faster than this were dead sockets */
+#define VOLFS_WAKEUP_NAME "/.volfs-stop-wakeup"	/* see volfs_unmount */
+#define VOLFS_HOLDOFF_MS 1000		/* after a transport error, fail at once for this long */
 
 struct volfs_conn {
 	struct nfsb *nb;	/* NULL: not connected (yet, or since an error) */
@@ -65,12 +67,14 @@ struct volfs {
 	struct volfs_conn conns[VOLFS_POOL_MAX];
 	bool down;			/* last connect or call hit a transport error */
 	bool connecting;		/* a reconnect attempt is running while down */
+	int64_t down_ms;		/* monotonic time of the last transport error */
 	struct volfs_status st;
 
 	struct fuse *fuse;
 	pthread_t loop_thread;
 	bool loop_started;
 	atomic_bool loop_running;
+	atomic_bool stopping;		/* volfs_unmount is waking the session to end it */
 	dev_t dev;			/* of the mounted file system, for the fusectl abort */
 };
 
@@ -116,6 +120,7 @@ static void mark_down(struct volfs *v, const char *msg)
 		log_warnx("volume %s: NFS server %s export %s unreachable: %s", v->mountpoint,
 			  v->target.server, v->target.export, msg);
 	v->down = true;
+	v->down_ms = now_ms();
 	v->st.reachable = false;
 	v->st.last_error = time(NULL);
 	snprintf(v->st.last_error_msg, sizeof(v->st.last_error_msg), "%s", msg);
@@ -143,8 +148,9 @@ static int pick_conn(struct volfs *v, int prefer)
 /*
  * Take a connection for one operation (waiting at most the timeout for a free one) and
  * connect it if needed. Sets the caller's identity on it. Returns the index or -errno.
+ * `retry`: the caller just found a connection dead and wants a fresh one (no hold-off).
  */
-static int conn_get(struct volfs *v, int prefer)
+static int conn_get(struct volfs *v, int prefer, bool retry)
 {
 	struct timespec deadline;
 	struct nfsb *nb = NULL;
@@ -158,6 +164,14 @@ static int conn_get(struct volfs *v, int prefer)
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += v->target.timeout_s;
 	pthread_mutex_lock(&v->lock);
+	/*
+	 * Right after a transport error, fail at once: a program doing one call after the
+	 * other would otherwise wait a full timeout on every call while the server is away.
+	 */
+	if (!retry && v->down && now_ms() - v->down_ms < VOLFS_HOLDOFF_MS) {
+		pthread_mutex_unlock(&v->lock);
+		return -EIO;
+	}
 	while ((idx = pick_conn(v, prefer)) < 0) {
 		if (pthread_cond_timedwait(&v->cond, &v->lock, &deadline) == ETIMEDOUT) {
 			pthread_mutex_unlock(&v->lock);
@@ -248,7 +262,7 @@ static void conn_put(struct volfs *v, int idx)
 		unsigned int try_ = 0;                                                       \
 		long r_;                                                                     \
 		for (;;) {                                                                   \
-			int ci_ = conn_get((v), (prefer));                                   \
+			int ci_ = conn_get((v), (prefer), try_ > 0);                         \
 			if (ci_ < 0) {                                                       \
 				r_ = ci_;                                                    \
 				break;                                                       \
@@ -387,6 +401,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	FULL(full, path);
 
 	(void)fi;
+	if (atomic_load(&v->stopping) && strcmp(path, VOLFS_WAKEUP_NAME) == 0) {
+		/*
+		 * The wake-up lookup of volfs_unmount. End the loop from here, not before the
+		 * request is read: libfuse drops (never answers) a request it reads after
+		 * fuse_exit(), which would leave volfs_unmount waiting for the answer.
+		 */
+		fuse_exit(fuse_get_context()->fuse);
+		return -ENOENT;
+	}
 	return (int)VOLFS_RUN(v, -1, nfsb_getattr(nb, full, st));
 }
 
@@ -915,8 +938,7 @@ out_free:
 	return ret;
 }
 
-/* Abort the FUSE connection (fusectl), so the session threads end even if the mount is
- * still busy after a lazy unmount. Best effort: fusectl may not be mounted. */
+/* Abort the FUSE connection through fusectl (best effort: it may not be mounted). */
 static void abort_connection(const struct volfs *v)
 {
 	char path[128];
@@ -932,40 +954,89 @@ static void abort_connection(const struct volfs *v)
 	fclose(f);
 }
 
+static bool join_loop(struct volfs *v, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return pthread_timedjoin_np(v->loop_thread, NULL, &ts) == 0;
+}
+
+/*
+ * Stopping the session is the delicate part. fuse_exit() only sets a flag: the session
+ * threads sit in read(/dev/fuse) until a request comes. A plain umount does not wake them
+ * when another mount namespace holds a copy of the mount (e.g. a server started after us
+ * with unshare -m), and a busy mount cannot be unmounted at all. So: keep a directory fd
+ * on the file system, detach the mount (no new users), send one request through the fd
+ * (a lookup that op_getattr answers at once once `stopping` is set) to wake a thread that
+ * then sees the flag and ends the loop, join, and close the device fd (fuse_unmount):
+ * closing the last device fd aborts the connection, so whoever still holds the file
+ * system gets ENOTCONN instead of a hang.
+ */
 int volfs_unmount(struct volfs *v)
 {
-	int ret = 0;
+	int dirfd, ret = 0;
+	char eb[128];
+	struct statx stx;
+	struct stat st;
 
 	if (v == NULL)
 		return 0;
-	fuse_exit(v->fuse);
-	/*
-	 * Unmount ourselves instead of fuse_unmount(): the kernel aborts the connection when
-	 * the super block goes, which wakes the session threads blocked in read(/dev/fuse).
-	 */
-	if (umount2(v->mountpoint, 0) != 0) {
+	dirfd = open(v->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* AT_STATX_DONT_SYNC: cached attributes, no request to the (maybe busy) session */
+	if (dirfd < 0 || statx(dirfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) != 0 ||
+	    makedev(stx.stx_dev_major, stx.stx_dev_minor) != v->dev) {
+		/* not our file system there any more: nothing to send the wake-up through */
+		if (dirfd >= 0)
+			close(dirfd);
+		dirfd = -1;
+		fuse_exit(v->fuse);
+		abort_connection(v);
+	}
+	atomic_store(&v->stopping, true);
+	if (umount2(v->mountpoint, MNT_DETACH) != 0) {
 		ret = -errno;
-		if (ret == -EBUSY) {
-			log_warnx("volume %s: busy, detaching it", v->mountpoint);
-			ret = umount2(v->mountpoint, MNT_DETACH) == 0 ? 0 : -errno;
-			abort_connection(v);
-		} else if (ret == -EINVAL || ret == -ENOENT) {
-			ret = 0;	/* already unmounted from outside */
-			abort_connection(v);
-		}
-		if (ret < 0) {
-			char eb[128];
-
+		if (ret == -EINVAL || ret == -ENOENT)
+			ret = 0;	/* unmounted from outside already */
+		else
 			log_warnx("volume %s: unmount: %s", v->mountpoint,
 				  strerror_r(-ret, eb, sizeof(eb)));
-		}
 	}
 	if (v->loop_started) {
-		if (atomic_load(&v->loop_running))
+		bool joined = false;
+
+		if (dirfd >= 0 && atomic_load(&v->loop_running))
+			fstatat(dirfd, VOLFS_WAKEUP_NAME + 1, &st, AT_SYMLINK_NOFOLLOW);
+		fuse_exit(v->fuse);
+		/* a worker busy with an NFS call finishes it first: up to the timeout */
+		joined = join_loop(v, (int)v->target.timeout_s * 1000 + 2000);
+		if (!joined) {
 			abort_connection(v);
-		pthread_join(v->loop_thread, NULL);
+			joined = join_loop(v, 2000);
+		}
+		if (!joined) {
+			/* leave it running rather than free what its threads use */
+			log_warnx("volume %s: FUSE session did not stop; leaving it behind",
+				  v->mountpoint);
+			if (dirfd >= 0)
+				close(dirfd);
+			pthread_detach(v->loop_thread);
+			return -EBUSY;
+		}
 	}
-	/* closes libfuse's device fd; the mount is already gone (POLLERR: nothing more) */
+	if (dirfd >= 0)
+		close(dirfd);
+	/*
+	 * The session is over: abort the connection (fusectl) so that fuse_unmount(), which
+	 * closes the device fd (that aborts it too), sees POLLERR and tries no second umount.
+	 */
+	abort_connection(v);
 	fuse_unmount(v->fuse);
 	fuse_destroy(v->fuse);
 	log_info("volume %s: unmounted", v->mountpoint);

@@ -55,9 +55,12 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		const struct volfs_opts *opts, struct volfs **out, char *err, size_t errlen);
 
 /*
- * Unmount (lazily if busy, so it never blocks on a container still holding files), stop the
- * session, join the threads, close every NFS connection and free v. NULL-safe. Returns 0, or
- * -errno if the kernel unmount failed (v is freed anyway).
+ * Detach the mount (MNT_DETACH: never blocks on a container still holding files), stop the
+ * session, join its threads, abort the FUSE connection (whoever still holds files gets
+ * ENOTCONN, never a hang), close every NFS connection and free v. NULL-safe. Waits at most
+ * about timeout + 4 s (a request in progress finishes first). Returns 0; -errno if the
+ * kernel unmount failed (v is freed anyway); -EBUSY if the session did not stop (then v is
+ * left running and leaked rather than freed under its threads).
  */
 int volfs_unmount(struct volfs *v);
 
