@@ -75,6 +75,7 @@ struct volfs {
 	bool loop_started;
 	atomic_bool loop_running;
 	atomic_bool stopping;		/* volfs_unmount is waking the session to end it */
+	int wake_fd;			/* directory fd on the mount, for the wake-up */
 	dev_t dev;			/* of the mounted file system, for the fusectl abort */
 };
 
@@ -979,12 +980,25 @@ static bool join_loop(struct volfs *v, int ms)
  * closing the last device fd aborts the connection, so whoever still holds the file
  * system gets ENOTCONN instead of a hang.
  */
+static void *wake_main(void *arg)
+{
+	struct volfs *v = arg;
+	struct stat st;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	fstatat(v->wake_fd, VOLFS_WAKEUP_NAME + 1, &st, AT_SYMLINK_NOFOLLOW);
+	return NULL;
+}
+
 int volfs_unmount(struct volfs *v)
 {
 	int dirfd, ret = 0;
 	char eb[128];
 	struct statx stx;
-	struct stat st;
+	pthread_t wake_thread;
+	bool waker = false;
 
 	if (v == NULL)
 		return 0;
@@ -1011,9 +1025,14 @@ int volfs_unmount(struct volfs *v)
 	if (v->loop_started) {
 		bool joined = false;
 
-		if (dirfd >= 0 && atomic_load(&v->loop_running))
-			fstatat(dirfd, VOLFS_WAKEUP_NAME + 1, &st, AT_SYMLINK_NOFOLLOW);
-		fuse_exit(v->fuse);
+		/*
+		 * The wake-up runs in its own thread: should the session be gone already, the
+		 * request would wait until the connection is aborted, which happens below.
+		 */
+		if (dirfd >= 0 && atomic_load(&v->loop_running)) {
+			v->wake_fd = dirfd;
+			waker = pthread_create(&wake_thread, NULL, wake_main, v) == 0;
+		}
 		/* a worker busy with an NFS call finishes it first: up to the timeout */
 		joined = join_loop(v, (int)v->target.timeout_s * 1000 + 2000);
 		if (!joined) {
@@ -1024,20 +1043,23 @@ int volfs_unmount(struct volfs *v)
 			/* leave it running rather than free what its threads use */
 			log_warnx("volume %s: FUSE session did not stop; leaving it behind",
 				  v->mountpoint);
-			if (dirfd >= 0)
-				close(dirfd);
 			pthread_detach(v->loop_thread);
-			return -EBUSY;
+			if (waker)
+				pthread_detach(wake_thread);
+			return -EBUSY;	/* dirfd stays open: the waker may still use it */
 		}
 	}
-	if (dirfd >= 0)
-		close(dirfd);
+	fuse_exit(v->fuse);
 	/*
 	 * The session is over: abort the connection (fusectl) so that fuse_unmount(), which
 	 * closes the device fd (that aborts it too), sees POLLERR and tries no second umount.
 	 */
 	abort_connection(v);
 	fuse_unmount(v->fuse);
+	if (waker)
+		pthread_join(wake_thread, NULL);	/* the connection is aborted: it returned */
+	if (dirfd >= 0)
+		close(dirfd);
 	fuse_destroy(v->fuse);
 	log_info("volume %s: unmounted", v->mountpoint);
 	volfs_free(v);
