@@ -25,6 +25,7 @@
 #define PEER_DIR ".openmpf-ipam-networks"
 #define PEER_DOC_MAX (4u << 20)
 #define PEER_NAMES_MAX 512
+#define PEER_STOP_WAIT_S 3 /* how long peer_sync_stop waits for a running round */
 
 struct peer_sync {
 	char location[PATH_MAX];
@@ -460,6 +461,8 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 
 void peer_sync_stop(struct peer_sync *ps)
 {
+	struct timespec until;
+
 	if (!ps)
 		return;
 	if (ps->thread_started) {
@@ -467,7 +470,18 @@ void peer_sync_stop(struct peer_sync *ps)
 		ps->stopping = true;
 		pthread_cond_broadcast(&ps->wake);
 		pthread_mutex_unlock(&ps->copy_lock);
-		pthread_join(ps->thread, NULL);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += PEER_STOP_WAIT_S;
+		if (pthread_timedjoin_np(ps->thread, NULL, &until) != 0) {
+			/*
+			 * A round is stuck on a silent NFS server (up to a connect plus
+			 * NFS_TIMEOUT). Docker kills a plugin 10 s after SIGTERM, so let the
+			 * process exit without it: the thread and ps are left behind on purpose.
+			 */
+			log_warnx("peers: a round is still waiting for %s; stopping without it",
+				  ps->location);
+			return;
+		}
 	}
 	hostnet_list_fini(&ps->copy);
 	pthread_cond_destroy(&ps->wake);

@@ -52,7 +52,11 @@ int peer_sync_location_check(const char *location, char *err, size_t errlen);
 struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_collect_fn collect,
 				  void *arg, char *err, size_t errlen);
 
-/* Stop the thread, remove nothing from the shared place, free. NULL-safe. */
+/*
+ * Stop the thread, remove nothing from the shared place, free. A round stuck on the
+ * shared place is waited for 3 s at most; after that ps and its thread are abandoned
+ * (the process is exiting). NULL-safe.
+ */
 void peer_sync_stop(struct peer_sync *ps);
 
 /*
