@@ -41,6 +41,8 @@
 #    directory are visible to clients at once.
 #  * The export directory must support file handles: ext4 and tmpfs do, overlayfs not.
 #  * Ganesha must run as root.
+#  * In a netns, ganesha needs an IPv4 address on some interface besides lo (it resolves
+#    Bind_addr with AI_ADDRCONFIG, which ignores loopback): ganesha_start checks this.
 
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
@@ -154,6 +156,12 @@ ganesha_start() {
 	case ",${G_PROTOS// /}," in *,3,*) want_rpcbind=1 ;; esac
 	if [ -n "$ns" ] && ! ns_exists "$ns"; then
 		echo "ganesha_start: no netns $ns" >&2
+		return 1
+	fi
+	# ganesha resolves Bind_addr with AI_ADDRCONFIG: in a namespace whose only IPv4 address
+	# is on lo it fails ("No IP address found for 127.0.0.1/0.0.0.0"), whatever Bind_addr is
+	if [ -n "$ns" ] && ! ip -n "$ns" -4 -o addr show | grep -v ' lo ' | grep -q inet; then
+		echo "ganesha_start: netns $ns has no IPv4 address besides lo; ganesha cannot start there (it resolves Bind_addr with AI_ADDRCONFIG): add a veth with an address first" >&2
 		return 1
 	fi
 	if ns_listening "$ns" "$G_PORT" || ns_listening "$ns" "$G_MNTPORT"; then
