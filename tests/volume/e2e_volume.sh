@@ -29,6 +29,9 @@ T0=$(tl_now_ms)
 step() { tl_log "[$(($(tl_now_ms) - T0)) ms] $*"; }
 
 DK_BASE=$(tl_tmpdir e2e-volume)
+# tl_tmpdir ran in a subshell, so its own clean-up was registered there: register it here
+# (first registered, so it runs last, after the daemons and the server stopped).
+if [ "${TL_KEEP:-0}" != 1 ]; then tl_defer "rm -rf '$DK_BASE'"; fi
 export DK_BASE
 export_dir=$DK_BASE/nfs/export
 
