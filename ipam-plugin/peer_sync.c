@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "log.h"
@@ -36,6 +38,9 @@ struct peer_sync {
 	char dir[PATH_MAX];	   /* directory mode: where the documents are */
 	peer_collect_fn collect;
 	void *collect_arg;
+	char instance[20]; /* random per process: tells our document from a namesake's */
+	bool published;	   /* round thread only (under round_lock) */
+	bool dup_warned;   /* round thread only */
 
 	pthread_t thread;
 	bool thread_started;
@@ -47,6 +52,7 @@ struct peer_sync {
 	char peers[PEER_NAMES_MAX]; /* "n2, n3" */
 	char stale[PEER_NAMES_MAX]; /* "n4 (900 s)" */
 	bool reachable, ever_reached;
+	bool duplicate; /* another plugin publishes under our NODE_NAME */
 	time_t last_ok;
 	char last_error[512];
 };
@@ -188,6 +194,42 @@ static void take_doc(struct peer_sync *ps, struct round *r, const char *node, ti
 	names_add(r->peers, sizeof(r->peers), "%s", node);
 }
 
+/*
+ * Our document as found before overwriting it: once we have written it, another
+ * instance in it means a second plugin publishes under the same NODE_NAME (cloned hosts,
+ * or nodes in namespaces of one machine with the same host name). Both would overwrite
+ * each other and skip each other's networks as their "own", so say so loudly.
+ */
+static void check_own_doc(struct peer_sync *ps, const char *text, size_t len)
+{
+	const char *other = NULL;
+	bool dup;
+	json_t *doc;
+
+	if (!ps->published || !text)
+		return;
+	doc = json_loadb(text, len, 0, NULL);
+	if (json_unpack(doc, "{s:s}", "instance", &other) < 0) {
+		json_decref(doc);
+		return;
+	}
+	dup = strcmp(other, ps->instance) != 0;
+	pthread_mutex_lock(&ps->copy_lock);
+	ps->duplicate = dup;
+	pthread_mutex_unlock(&ps->copy_lock);
+	if (dup) {
+		if (!ps->dup_warned)
+			log_warnx("peers: another plugin publishes as node %s too (instance %s, "
+				  "ours %s): give every node its own NODE_NAME; until then they "
+				  "overwrite each other's networks",
+				  ps->node, other, ps->instance);
+		ps->dup_warned = true;
+	} else {
+		ps->dup_warned = false;
+	}
+	json_decref(doc);
+}
+
 /* Directory mode. */
 static int round_dir(struct peer_sync *ps, const char *text, struct round *r, char *err,
 		     size_t errlen)
@@ -199,6 +241,14 @@ static int round_dir(struct peer_sync *ps, const char *text, struct round *r, ch
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s.json", ps->dir, ps->node);
+	if (ps->published) {
+		char *own = NULL;
+		size_t len = 0;
+
+		if (atomic_file_read(path, PEER_DOC_MAX, &own, &len) == 0)
+			check_own_doc(ps, own, len);
+		free(own);
+	}
 	ret = atomic_file_mkdirs(ps->dir, 0755);
 	if (!ret)
 		ret = atomic_file_write(path, text, strlen(text), 0644);
@@ -208,6 +258,7 @@ static int round_dir(struct peer_sync *ps, const char *text, struct round *r, ch
 		snprintf(err, errlen, "write %s: %s", path, errtext(-ret, etext, sizeof(etext)));
 		return ret;
 	}
+	ps->published = true;
 	r->ref = st.st_mtime;
 	d = opendir(ps->dir);
 	if (!d) {
@@ -274,8 +325,18 @@ static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, ch
 	/* 1777: under root_squash every node's plugin writes as the anonymous user. */
 	ret = nfsb_mkdir_p(nb, PEER_DIR, 01777, -1, -1, err, errlen);
 	snprintf(path, sizeof(path), "%s/%s.json", PEER_DIR, ps->node);
+	if (!ret && ps->published) {
+		char *own = NULL;
+		size_t len = 0;
+
+		if (nfsb_read_file(nb, path, PEER_DOC_MAX, &own, &len, NULL, 0) == 0)
+			check_own_doc(ps, own, len);
+		free(own);
+	}
 	if (!ret)
 		ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err, errlen);
+	if (!ret)
+		ps->published = true;
 	if (!ret)
 		ret = nfsb_stat(nb, path, &st, err, errlen);
 	if (!ret)
@@ -363,6 +424,8 @@ static int do_round(struct peer_sync *ps, char *err, size_t errlen)
 		goto out;
 	}
 	doc = peers_encode(ps->node, time(NULL), &local);
+	if (doc)
+		json_object_set_new(doc, "instance", json_string(ps->instance));
 	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (!text) {
 		ret = -ENOMEM;
@@ -404,6 +467,16 @@ static void *sync_main(void *arg)
 	return NULL;
 }
 
+/* 16 hex digits, random (getrandom; time and pid if that fails). */
+static void instance_new(char *buf, size_t len)
+{
+	unsigned long long v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = ((unsigned long long)time(NULL) << 20) ^ (unsigned long long)getpid();
+	snprintf(buf, len, "%016llx", v);
+}
+
 struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_collect_fn collect,
 				  void *arg, char *err, size_t errlen)
 {
@@ -435,6 +508,7 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 	ps->stale_after_s = cfg->stale_after_s;
 	ps->collect = collect;
 	ps->collect_arg = arg;
+	instance_new(ps->instance, sizeof(ps->instance));
 	ps->nfs = strncmp(cfg->location, "nfs://", 6) == 0;
 	if (ps->nfs) {
 		parse_nfs_url(cfg->location, &ps->target, err, errlen);
@@ -522,8 +596,10 @@ void peer_sync_describe(struct peer_sync *ps, char *buf, size_t len)
 		return;
 	}
 	pthread_mutex_lock(&ps->copy_lock);
-	snprintf(buf, len, "shared networks %s as node %s: %s; peers [%s]; departed [%s]%s%s",
+	snprintf(buf, len, "shared networks %s as node %s: %s; peers [%s]; departed [%s]%s%s%s",
 		 ps->location, ps->node, ps->reachable ? "reachable" : "UNREACHABLE", ps->peers,
-		 ps->stale, ps->last_error[0] ? "; last error: " : "", ps->last_error);
+		 ps->stale,
+		 ps->duplicate ? "; ANOTHER PLUGIN PUBLISHES AS THIS NODE (set NODE_NAME)" : "",
+		 ps->last_error[0] ? "; last error: " : "", ps->last_error);
 	pthread_mutex_unlock(&ps->copy_lock);
 }

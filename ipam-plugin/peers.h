@@ -10,6 +10,8 @@
  *                {"kind":"route","net":"10.0.1.0/24","via":"198.18.0.9","dev":"vpn0",
  *                 "table":254},
  *                {"kind":"nameserver","net":"10.0.9.53/32","addr":"10.0.9.53"}]}
+ * peer_sync adds "instance" (random per plugin process) to tell its own document from one
+ * a namesake wrote; readers ignore keys they do not know.
  * Staleness is judged on the store's own clock (file modification times) so skewed node
  * clocks cannot make a live node look departed.
  */

@@ -225,6 +225,39 @@ START_TEST(test_sync_directory)
 }
 END_TEST
 
+/* Two plugins with one NODE_NAME overwrite each other: the second round says so. */
+START_TEST(test_sync_duplicate_name)
+{
+	char *dir = tl_tmpdir("check_peers_dup");
+	struct hostnet h1 = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
+	struct hostnet h2 = H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
+	struct peer_sync_config c = {
+		.location = dir, .node = "same", .interval_s = 3600, .stale_after_s = 300};
+	struct peer_sync *p1, *p2;
+	char err[512], desc[1024];
+
+	p1 = peer_sync_start(&c, collect_fixed, &h1, err, sizeof(err));
+	ck_assert_msg(p1, "%s", err);
+	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
+	peer_sync_describe(p1, desc, sizeof(desc));
+	ck_assert_msg(!strstr(desc, "ANOTHER PLUGIN"), "%s", desc);
+	p2 = peer_sync_start(&c, collect_fixed, &h2, err, sizeof(err));
+	ck_assert_msg(p2, "%s", err);
+	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
+	peer_sync_describe(p1, desc, sizeof(desc));
+	ck_assert_msg(strstr(desc, "ANOTHER PLUGIN PUBLISHES AS THIS NODE"), "%s", desc);
+	peer_sync_stop(p2);
+	/* Alone again: the next round finds its own document and clears the state. */
+	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
+	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
+	peer_sync_describe(p1, desc, sizeof(desc));
+	ck_assert_msg(!strstr(desc, "ANOTHER PLUGIN"), "%s", desc);
+	peer_sync_stop(p1);
+	tl_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_location_check)
 {
 	char err[512];
@@ -391,6 +424,7 @@ int main(void)
 	tcase_add_test(tc, test_decode_bad);
 	tcase_add_test(tc, test_stale);
 	tcase_add_test(tc, test_sync_directory);
+	tcase_add_test(tc, test_sync_duplicate_name);
 	tcase_add_test(tc, test_location_check);
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_keep_own);
