@@ -131,8 +131,8 @@ int catalogue_path(const char *catalogue_dir, const char *name, char *buf, size_
 	return 0;
 }
 
-int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volume_def *d,
-		  char *err, size_t errlen)
+int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volume_def *d, char *err,
+		  size_t errlen)
 {
 	char path[1024], *text = NULL;
 	json_t *j = NULL;
@@ -298,8 +298,8 @@ void catalogue_listing_fini(struct catalogue_listing *l)
 int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct catalogue_listing *out,
 		   char *err, size_t errlen)
 {
-	struct list_ctx c = {.nb = nb, .dir = catalogue_dir, .out = out, .err = err,
-			     .errlen = errlen};
+	struct list_ctx c = {
+		.nb = nb, .dir = catalogue_dir, .out = out, .err = err, .errlen = errlen};
 	int ret;
 
 	memset(out, 0, sizeof(*out));

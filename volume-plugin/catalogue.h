@@ -52,8 +52,8 @@ int catalogue_path(const char *catalogue_dir, const char *name, char *buf, size_
  * Write d's file atomically (the directory is created, mode 0755, when missing). Readers
  * on other nodes see the old file or the new one.
  */
-int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volume_def *d,
-		  char *err, size_t errlen);
+int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volume_def *d, char *err,
+		  size_t errlen);
 
 /* Read one definition. -ENOENT when the volume is not in the catalogue. */
 int catalogue_get(struct nfsb *nb, const char *catalogue_dir, const char *name,
@@ -65,9 +65,9 @@ int catalogue_delete(struct nfsb *nb, const char *catalogue_dir, const char *nam
 
 /* What catalogue_list found. */
 struct catalogue_listing {
-	struct volume_def *defs;	/* the readable definitions */
+	struct volume_def *defs; /* the readable definitions */
 	size_t n;
-	char (*bad)[VOL_NAME_MAX + 1];	/* names whose file exists but cannot be read/parsed */
+	char (*bad)[VOL_NAME_MAX + 1]; /* names whose file exists but cannot be read/parsed */
 	size_t nbad;
 };
 

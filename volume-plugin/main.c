@@ -39,11 +39,12 @@ struct args {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: volume-plugin [--socket PATH] [--state-dir DIR] [--mount-root DIR]\n"
-		   "defaults: --socket %s --state-dir %s --mount-root %s\n"
-		   "settings (environment): NFS_SERVER NFS_EXPORT NFS_VERSION=3 NFS_PORT=0 "
-		   "NFS_MOUNT_PORT=0 NFS_TIMEOUT=%d REFRESH_INTERVAL=%d LOG_LEVEL=info STATE_DIR "
-		   "MOUNT_ROOT CATALOGUE_DIR=%s DEFAULT_UID DEFAULT_GID DEFAULT_MODE=%04o\n",
+	fprintf(f,
+		"usage: volume-plugin [--socket PATH] [--state-dir DIR] [--mount-root DIR]\n"
+		"defaults: --socket %s --state-dir %s --mount-root %s\n"
+		"settings (environment): NFS_SERVER NFS_EXPORT NFS_VERSION=3 NFS_PORT=0 "
+		"NFS_MOUNT_PORT=0 NFS_TIMEOUT=%d REFRESH_INTERVAL=%d LOG_LEVEL=info STATE_DIR "
+		"MOUNT_ROOT CATALOGUE_DIR=%s DEFAULT_UID DEFAULT_GID DEFAULT_MODE=%04o\n",
 		DEFAULT_SOCKET, SETTINGS_DEFAULT_STATE_DIR, SETTINGS_DEFAULT_MOUNT_ROOT,
 		SETTINGS_DEFAULT_TIMEOUT, SETTINGS_DEFAULT_REFRESH, SETTINGS_DEFAULT_CATALOGUE_DIR,
 		SETTINGS_DEFAULT_MODE);

@@ -127,8 +127,8 @@ static int apply_option(const char *key, const char *val, const struct settings 
 		return settings_normalize_export("export", val, d->export, sizeof(d->export), err,
 						 errlen);
 	if (strcmp(key, "subdir") == 0)
-		return options_normalize_subdir(val, s->catalogue_dir, d->subdir,
-						sizeof(d->subdir), err, errlen);
+		return options_normalize_subdir(val, s->catalogue_dir, d->subdir, sizeof(d->subdir),
+						err, errlen);
 	if (strcmp(key, "uid") == 0)
 		return parse_id("uid", val, &d->uid, err, errlen);
 	if (strcmp(key, "gid") == 0)
@@ -151,27 +151,33 @@ static int apply_option(const char *key, const char *val, const struct settings 
 static int check_complete(const struct volume_def *d, char *err, size_t errlen)
 {
 	if (!d->server[0]) {
-		snprintf(err, errlen, "volume %s: no NFS server: pass -o server=HOST -o "
-				      "export=PATH or set NFS_SERVER and NFS_EXPORT in the plugin "
-				      "settings", d->name);
+		snprintf(err, errlen,
+			 "volume %s: no NFS server: pass -o server=HOST -o "
+			 "export=PATH or set NFS_SERVER and NFS_EXPORT in the plugin "
+			 "settings",
+			 d->name);
 		return -EINVAL;
 	}
 	if (!d->export[0]) {
-		snprintf(err, errlen, "volume %s: no NFS export: pass -o export=PATH or set "
-				      "NFS_EXPORT in the plugin settings", d->name);
+		snprintf(err, errlen,
+			 "volume %s: no NFS export: pass -o export=PATH or set "
+			 "NFS_EXPORT in the plugin settings",
+			 d->name);
 		return -EINVAL;
 	}
 	if (d->remove_data && !d->subdir[0]) {
-		snprintf(err, errlen, "volume %s: on_remove=delete with the export root as subdir "
-				      "would delete the whole export: use on_remove=keep or a "
-				      "subdir", d->name);
+		snprintf(err, errlen,
+			 "volume %s: on_remove=delete with the export root as subdir "
+			 "would delete the whole export: use on_remove=keep or a "
+			 "subdir",
+			 d->name);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int options_parse(const char *name, json_t *opts, const struct settings *s,
-		  struct volume_def *d, char *err, size_t errlen)
+int options_parse(const char *name, json_t *opts, const struct settings *s, struct volume_def *d,
+		  char *err, size_t errlen)
 {
 	char why[1024];
 	const char *key;
@@ -202,8 +208,9 @@ int options_parse(const char *name, json_t *opts, const struct settings *s,
 		}
 		json_object_foreach(opts, key, val) {
 			if (!json_is_string(val)) {
-				snprintf(err, errlen, "option %.*s: expected a string value; accepted "
-						      "options: %s",
+				snprintf(err, errlen,
+					 "option %.*s: expected a string value; accepted "
+					 "options: %s",
 					 128, key, options_accepted);
 				return -EINVAL;
 			}

@@ -29,21 +29,21 @@
 #include "nfs_backend.h"
 #include "settings.h"
 
-#define VOL_NAME_MAX 200	/* "<name>.json" must fit a file name */
+#define VOL_NAME_MAX 200 /* "<name>.json" must fit a file name */
 #define VOL_SUBDIR_MAX 1024
 
 /* One volume, fully resolved: what the catalogue stores and every node mounts. */
 struct volume_def {
 	char name[VOL_NAME_MAX + 1];
 	char server[NFSB_SERVER_MAX];
-	char export[NFSB_EXPORT_MAX];	/* normalised, absolute */
-	char subdir[VOL_SUBDIR_MAX];	/* normalised, relative, "" = the export root */
-	int uid;			/* -1 = none */
-	int gid;			/* -1 = none */
+	char export[NFSB_EXPORT_MAX]; /* normalised, absolute */
+	char subdir[VOL_SUBDIR_MAX];  /* normalised, relative, "" = the export root */
+	int uid;		      /* -1 = none */
+	int gid;		      /* -1 = none */
 	unsigned int mode;
 	bool readonly;
-	bool remove_data;		/* on_remove=delete */
-	time_t created_at;		/* informational, not part of equality */
+	bool remove_data;  /* on_remove=delete */
+	time_t created_at; /* informational, not part of equality */
 };
 
 /* The accepted option names, comma-separated, for messages. */
@@ -70,8 +70,8 @@ int options_normalize_subdir(const char *subdir, const char *catalogue_dir, char
  * invalid values are refused with a message that lists the accepted options. Returns 0 or
  * -EINVAL.
  */
-int options_parse(const char *name, json_t *opts, const struct settings *s,
-		  struct volume_def *out, char *err, size_t errlen);
+int options_parse(const char *name, json_t *opts, const struct settings *s, struct volume_def *out,
+		  char *err, size_t errlen);
 
 /* Check a definition read back from somewhere (catalogue, state): the same rules. */
 int options_check_def(const struct volume_def *d, const char *catalogue_dir, char *err,

@@ -113,8 +113,7 @@ static int check_dir_name(const char *name, char *err, size_t errlen)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n >= SETTINGS_NAME_LEN || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0)
+	if (n == 0 || n >= SETTINGS_NAME_LEN || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		goto invalid;
 	for (const char *p = name; *p; p++) {
 		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
@@ -129,8 +128,8 @@ invalid:
 	return -EINVAL;
 }
 
-static int get_path(char *const *envp, const char *name, const char *def, char *out,
-		    size_t outlen, char *err, size_t errlen)
+static int get_path(char *const *envp, const char *name, const char *def, char *out, size_t outlen,
+		    char *err, size_t errlen)
 {
 	const char *v = config_env_get(envp, name);
 
@@ -212,13 +211,17 @@ static int parse_nfs(char *const *envp, struct settings *s, char *err, size_t er
 		return ret;
 	s->refresh_s = (unsigned int)n;
 	if (s->server[0] && !s->export[0]) {
-		snprintf(err, errlen, "NFS_SERVER=%s is set but NFS_EXPORT is not: set both or "
-				      "neither", s->server);
+		snprintf(err, errlen,
+			 "NFS_SERVER=%s is set but NFS_EXPORT is not: set both or "
+			 "neither",
+			 s->server);
 		return -EINVAL;
 	}
 	if (!s->server[0] && s->export[0]) {
-		snprintf(err, errlen, "NFS_EXPORT=%s is set but NFS_SERVER is not: set both or "
-				      "neither", s->export);
+		snprintf(err, errlen,
+			 "NFS_EXPORT=%s is set but NFS_SERVER is not: set both or "
+			 "neither",
+			 s->export);
 		return -EINVAL;
 	}
 	return 0;

@@ -46,20 +46,20 @@
 #define SETTINGS_DEFAULT_MODE 0777
 
 struct settings {
-	char server[NFSB_SERVER_MAX];	/* "" = none */
-	char export[NFSB_EXPORT_MAX];	/* normalised ("/a/b"), "" = none */
-	int version;			/* 3 */
-	unsigned int nfs_port;		/* 0 = portmapper */
-	unsigned int mount_port;	/* 0 = portmapper */
+	char server[NFSB_SERVER_MAX]; /* "" = none */
+	char export[NFSB_EXPORT_MAX]; /* normalised ("/a/b"), "" = none */
+	int version;		      /* 3 */
+	unsigned int nfs_port;	      /* 0 = portmapper */
+	unsigned int mount_port;      /* 0 = portmapper */
 	unsigned int timeout_s;
 	unsigned int refresh_s;
 	enum log_level log_level;
 	char state_dir[SETTINGS_PATH_LEN];
 	char mount_root[SETTINGS_PATH_LEN];
 	char catalogue_dir[SETTINGS_NAME_LEN];
-	int default_uid;		/* -1 = none */
-	int default_gid;		/* -1 = none */
-	unsigned int default_mode;	/* 0-07777 */
+	int default_uid;	   /* -1 = none */
+	int default_gid;	   /* -1 = none */
+	unsigned int default_mode; /* 0-07777 */
 };
 
 /*

@@ -58,8 +58,8 @@ static json_t *encode_entry(const struct state_entry *e)
 		return NULL;
 	mounts = json_object_get(j, "Mounts");
 	for (size_t i = 0; i < e->nmounts; i++) {
-		if (json_object_set_new(mounts, e->mounts[i].id,
-					json_integer(e->mounts[i].count)) < 0) {
+		if (json_object_set_new(mounts, e->mounts[i].id, json_integer(e->mounts[i].count)) <
+		    0) {
 			json_decref(j);
 			return NULL;
 		}
@@ -115,8 +115,9 @@ static int decode_mounts(json_t *jm, struct state_entry *e, char *err, size_t er
 	json_object_foreach(jm, id, cnt) {
 		if (!valid_id(id) || !json_is_integer(cnt) || json_integer_value(cnt) < 1 ||
 		    json_integer_value(cnt) > 1000000) {
-			snprintf(err, errlen, "volume %s: mount \"%.*s\": expected an ID of 1-%d "
-					      "printable characters and a count of at least 1",
+			snprintf(err, errlen,
+				 "volume %s: mount \"%.*s\": expected an ID of 1-%d "
+				 "printable characters and a count of at least 1",
 				 e->def.name, 140, id, STATE_ID_MAX - 1);
 			return -EINVAL;
 		}
@@ -163,8 +164,7 @@ static int decode_entry(json_t *je, const char *catalogue_dir, struct state *st,
 	return 0;
 }
 
-int state_decode(json_t *j, const char *catalogue_dir, struct state *out, char *err,
-		 size_t errlen)
+int state_decode(json_t *j, const char *catalogue_dir, struct state *out, char *err, size_t errlen)
 {
 	json_t *vols = NULL, *je;
 	json_error_t jerr;
@@ -177,8 +177,9 @@ int state_decode(json_t *j, const char *catalogue_dir, struct state *out, char *
 		return -EINVAL;
 	}
 	if (format != STATE_FORMAT || !json_is_array(vols)) {
-		snprintf(err, errlen, "state: Format %d with Volumes %s: expected format %d and "
-				      "an array",
+		snprintf(err, errlen,
+			 "state: Format %d with Volumes %s: expected format %d and "
+			 "an array",
 			 format, jsonutil_type_name(vols), STATE_FORMAT);
 		return -EINVAL;
 	}

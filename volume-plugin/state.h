@@ -24,24 +24,24 @@
 #include "settings.h"
 
 #define STATE_FORMAT 1
-#define STATE_ID_MAX 129	/* mount IDs: Docker's are 64 hex digits */
+#define STATE_ID_MAX 129 /* mount IDs: Docker's are 64 hex digits */
 #define STATE_FILE "state.json"
 #define STATE_MAX_FILE (64 << 20)
 
 struct state_mount {
 	char id[STATE_ID_MAX];
-	unsigned int count;	/* >= 1 */
+	unsigned int count; /* >= 1 */
 };
 
 struct state_entry {
 	struct volume_def def;
-	char mountpoint[SETTINGS_PATH_LEN];	/* "" when not mounted */
-	struct state_mount *mounts;		/* owned */
+	char mountpoint[SETTINGS_PATH_LEN]; /* "" when not mounted */
+	struct state_mount *mounts;	    /* owned */
 	size_t nmounts;
 };
 
 struct state {
-	struct state_entry *v;	/* owned */
+	struct state_entry *v; /* owned */
 	size_t n;
 };
 
@@ -61,8 +61,7 @@ json_t *state_encode(const struct state *st);
  * Validates every definition (options_check_def), mount ID (1-128 printable characters)
  * and count (>= 1); duplicate volume names are refused. Returns 0 or -EINVAL.
  */
-int state_decode(json_t *j, const char *catalogue_dir, struct state *out, char *err,
-		 size_t errlen);
+int state_decode(json_t *j, const char *catalogue_dir, struct state *out, char *err, size_t errlen);
 
 /* Write st to "<dir>/state.json" atomically. Returns 0 or -errno. */
 int state_save(const char *dir, const struct state *st);

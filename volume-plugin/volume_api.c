@@ -100,8 +100,8 @@ static void set_time(json_t *o, const char *key, time_t t)
 {
 	char buf[32];
 
-	json_object_set_new(o, key, json_string(t ? catalogue_format_time(t, buf, sizeof(buf))
-						  : "never"));
+	json_object_set_new(o, key,
+			    json_string(t ? catalogue_format_time(t, buf, sizeof(buf)) : "never"));
 }
 
 json_t *volume_api_status(const struct volume_info *vi)
@@ -111,9 +111,9 @@ json_t *volume_api_status(const struct volume_info *vi)
 	json_t *st;
 
 	st = json_pack("{s:s, s:s, s:s+, s:i, s:s, s:b, s:s, s:i, s:i}", "Server", d->server,
-		       "Export", d->export, "Subdir", "/", d->subdir, "NFSVersion",
-		       vi->nfs_version, "Mode", options_format_mode(d->mode, mode, sizeof(mode)),
-		       "Readonly", d->readonly, "OnRemove", d->remove_data ? "delete" : "keep",
+		       "Export", d->export, "Subdir", "/", d->subdir, "NFSVersion", vi->nfs_version,
+		       "Mode", options_format_mode(d->mode, mode, sizeof(mode)), "Readonly",
+		       d->readonly, "OnRemove", d->remove_data ? "delete" : "keep",
 		       "MountsOnThisNode", vi->mounts, "MountIDsOnThisNode", vi->mount_ids);
 	if (!st)
 		return NULL;

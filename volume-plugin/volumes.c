@@ -23,15 +23,15 @@
 
 struct vol {
 	struct volume_def def;
-	bool defined;		/* false: a placeholder while the first Create runs */
-	bool busy;		/* a slow operation runs on it without the lock */
+	bool defined; /* false: a placeholder while the first Create runs */
+	bool busy;    /* a slow operation runs on it without the lock */
 	struct state_mount *ids;
 	size_t nids;
-	struct volfs *fs;	/* the FUSE mount on this node, or NULL */
+	struct volfs *fs; /* the FUSE mount on this node, or NULL */
 	char mountpoint[SETTINGS_PATH_LEN];
 	bool removed_on_export;
 	uint64_t epoch;		/* vs->epoch at the last local change */
-	char mount_error[1024];	/* why the last re-mount at start failed */
+	char mount_error[1024]; /* why the last re-mount at start failed */
 	unsigned int round;	/* last remount pass that tried it */
 	struct vol *next;
 };
@@ -50,7 +50,7 @@ struct tstatus {
 struct volumes {
 	struct settings cfg;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;	/* a volume stopped being busy */
+	pthread_cond_t changed; /* a volume stopped being busy */
 	pthread_cond_t wake;	/* the refresher should run (CLOCK_MONOTONIC) */
 	struct vol *head;
 	struct tstatus *targets;
@@ -246,8 +246,8 @@ static bool is_home(const struct volumes *vs, const struct volume_def *d)
 	       strcmp(d->export, vs->cfg.export) == 0;
 }
 
-static int connect_to(struct volumes *vs, const char *server, const char *export,
-		      struct nfsb **nb, char *err, size_t errlen)
+static int connect_to(struct volumes *vs, const char *server, const char *export, struct nfsb **nb,
+		      char *err, size_t errlen)
 {
 	struct nfsb_target t;
 
@@ -284,8 +284,7 @@ static int make_subdir(struct nfsb *nb, const struct volume_def *d, char *err, s
  * The NFS part of Create: consult the catalogue, make the directory, record the
  * definition. *want gets the stored definition (with its CreatedAt).
  */
-static int create_on_export(struct volumes *vs, struct volume_def *want, char *err,
-			    size_t errlen)
+static int create_on_export(struct volumes *vs, struct volume_def *want, char *err, size_t errlen)
 {
 	struct nfsb *home = NULL, *data = NULL;
 	char diff[2048], why[1024];
@@ -302,9 +301,10 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 		if (ret == 0) {
 			exists = true;
 			if (options_diff(&have, want, diff, sizeof(diff)) > 0) {
-				snprintf(err, errlen, "volume %s already exists with other "
-						      "options: %s; remove it first or create it "
-						      "with the same options",
+				snprintf(err, errlen,
+					 "volume %s already exists with other "
+					 "options: %s; remove it first or create it "
+					 "with the same options",
 					 want->name, diff);
 				ret = -EEXIST;
 				goto out;
@@ -333,8 +333,9 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 		want->created_at = time(NULL);
 		ret = catalogue_put(home, vs->cfg.catalogue_dir, want, why, sizeof(why));
 		if (ret < 0) {
-			snprintf(err, errlen, "volume %s: cannot record it in the catalogue "
-					      "(%s/%s.json): %s",
+			snprintf(err, errlen,
+				 "volume %s: cannot record it in the catalogue "
+				 "(%s/%s.json): %s",
 				 want->name, vs->cfg.catalogue_dir, want->name, why);
 			goto out;
 		}
@@ -351,8 +352,7 @@ out:
 	return ret;
 }
 
-int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err,
-		   size_t errlen)
+int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err, size_t errlen)
 {
 	struct volume_def want;
 	struct vol *v;
@@ -422,8 +422,7 @@ static const struct volume_def *shares_dir(const struct volume_def *d,
 }
 
 static int delete_data(struct volumes *vs, struct nfsb *home, const struct volume_def *d,
-		       const struct volume_def *others, size_t nothers, char *err,
-		       size_t errlen)
+		       const struct volume_def *others, size_t nothers, char *err, size_t errlen)
 {
 	const struct volume_def *o = shares_dir(d, others, nothers);
 	struct nfsb *data = NULL;
@@ -448,8 +447,8 @@ static int delete_data(struct volumes *vs, struct nfsb *home, const struct volum
 		snprintf(err, errlen, "volume %s: cannot delete directory /%s: %s", d->name,
 			 d->subdir, why);
 	else
-		log_info("volume %s: on_remove=delete: deleted /%s on server %s export %s",
-			 d->name, d->subdir, d->server, d->export);
+		log_info("volume %s: on_remove=delete: deleted /%s on server %s export %s", d->name,
+			 d->subdir, d->server, d->export);
 	if (data != home)
 		nfsb_close(data);
 	return ret;
@@ -466,8 +465,7 @@ static bool listed_bad(const struct catalogue_listing *l, const char *name)
 
 /* The NFS part of Remove. local: this node's definitions (for the shared-dir check). */
 static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
-			    const struct volume_def *local, size_t nlocal, char *err,
-			    size_t errlen)
+			    const struct volume_def *local, size_t nlocal, char *err, size_t errlen)
 {
 	struct catalogue_listing cat = {0};
 	struct volume_def d = *mine, *all = NULL;
@@ -524,8 +522,8 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 				 why);
 	}
 	if (ret == 0 && !d.remove_data)
-		log_info("volume %s: removed; its data stays in /%s on server %s export %s",
-			 d.name, d.subdir, d.server, d.export);
+		log_info("volume %s: removed; its data stays in /%s on server %s export %s", d.name,
+			 d.subdir, d.server, d.export);
 out:
 	free(all);
 	catalogue_listing_fini(&cat);
@@ -551,8 +549,9 @@ int volumes_remove(struct volumes *vs, const char *name, char *err, size_t errle
 		return 0;
 	}
 	if (v->nids || v->fs) {
-		snprintf(err, errlen, "volume %s is in use on this node (%u mounts): stop the "
-				      "containers using it first",
+		snprintf(err, errlen,
+			 "volume %s is in use on this node (%u mounts): stop the "
+			 "containers using it first",
 			 name, total_mounts(v));
 		pthread_mutex_unlock(&vs->lock);
 		return -EBUSY;
@@ -626,14 +625,14 @@ static int start_fuse(struct volumes *vs, const struct volume_def *d, const char
 	o.fsname = fsname;
 	ret = volfs_mount(mp, &t, d->subdir, &o, out, err, errlen);
 	if (ret == 0)
-		log_info("volume %s: mounted at %s (server %s export %s subdir /%s%s)", d->name,
-			 mp, d->server, d->export, d->subdir, d->readonly ? ", read-only" : "");
+		log_info("volume %s: mounted at %s (server %s export %s subdir /%s%s)", d->name, mp,
+			 d->server, d->export, d->subdir, d->readonly ? ", read-only" : "");
 	return ret;
 }
 
 /* Look name up in the catalogue on the export and add it to the table (no lock held). */
-static int fetch_definition(struct volumes *vs, const char *name, struct volume_def *out,
-			    char *err, size_t errlen)
+static int fetch_definition(struct volumes *vs, const char *name, struct volume_def *out, char *err,
+			    size_t errlen)
 {
 	struct nfsb *home = NULL;
 	struct tstatus *t;
@@ -653,8 +652,9 @@ static int fetch_definition(struct volumes *vs, const char *name, struct volume_
 	pthread_mutex_unlock(&vs->lock);
 	if (down) {
 		/* Known to be down: answer now instead of waiting for the timeout again. */
-		snprintf(err, errlen, "no such volume: %s (the catalogue on NFS server %s export "
-				      "%s cannot be read: %s)",
+		snprintf(err, errlen,
+			 "no such volume: %s (the catalogue on NFS server %s export "
+			 "%s cannot be read: %s)",
 			 name, vs->cfg.server, vs->cfg.export, why);
 		volumes_refresh_now(vs);
 		return -ENOENT;
@@ -666,8 +666,8 @@ static int fetch_definition(struct volumes *vs, const char *name, struct volume_
 	if (ret == -ENOENT) {
 		snprintf(err, errlen, "no such volume: %s", name);
 	} else if (ret < 0) {
-		snprintf(err, errlen, "no such volume: %s (the catalogue cannot be read: %s)",
-			 name, why);
+		snprintf(err, errlen, "no such volume: %s (the catalogue cannot be read: %s)", name,
+			 why);
 		ret = -ENOENT;
 	}
 	return ret;
@@ -692,8 +692,7 @@ static struct vol *adopt_definition(struct volumes *vs, const struct volume_def 
 
 /* Find a defined volume, fetching it from the catalogue if this node does not know it.
  * Returns with the lock held and v ready (not busy), or NULL with err set. */
-static struct vol *lookup_locked(struct volumes *vs, const char *name, char *err,
-				 size_t errlen)
+static struct vol *lookup_locked(struct volumes *vs, const char *name, char *err, size_t errlen)
 {
 	struct volume_def d;
 	struct vol *v;
@@ -713,8 +712,8 @@ static struct vol *lookup_locked(struct volumes *vs, const char *name, char *err
 	return v;
 }
 
-int volumes_mount(struct volumes *vs, const char *name, const char *id, char *mp,
-		  size_t mplen, char *err, size_t errlen)
+int volumes_mount(struct volumes *vs, const char *name, const char *id, char *mp, size_t mplen,
+		  char *err, size_t errlen)
 {
 	struct volume_def d;
 	struct volfs *fs = NULL, *dead = NULL;
@@ -726,8 +725,10 @@ int volumes_mount(struct volumes *vs, const char *name, const char *id, char *mp
 	if (ret < 0)
 		return ret;
 	if (!valid_id(id)) {
-		snprintf(err, errlen, "volume %s: mount ID \"%.*s\": expected 1-%d printable "
-				      "characters", name, 140, id, STATE_ID_MAX - 1);
+		snprintf(err, errlen,
+			 "volume %s: mount ID \"%.*s\": expected 1-%d printable "
+			 "characters",
+			 name, 140, id, STATE_ID_MAX - 1);
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&vs->lock);
@@ -774,8 +775,7 @@ int volumes_mount(struct volumes *vs, const char *name, const char *id, char *mp
 	return ret;
 }
 
-int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *err,
-		    size_t errlen)
+int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *err, size_t errlen)
 {
 	struct volfs *fs;
 	struct vol *v;
@@ -808,8 +808,7 @@ int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *
 		log_warnx("volume %s: unmount of %s: %s", name, v->mountpoint,
 			  strerrordesc_np(-ret));
 	else
-		log_info("volume %s: unmounted %s (last mount on this node)", name,
-			 v->mountpoint);
+		log_info("volume %s: unmounted %s (last mount on this node)", name, v->mountpoint);
 
 	pthread_mutex_lock(&vs->lock);
 	set_idle(vs, v);

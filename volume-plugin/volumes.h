@@ -39,18 +39,18 @@ struct volumes;
 struct volume_info {
 	struct volume_def def;
 	int nfs_version;
-	bool mounted;			/* a FUSE mount runs on this node */
-	char mountpoint[SETTINGS_PATH_LEN];	/* "" unless mounted */
-	unsigned int mounts;		/* Mount calls not yet unmounted, summed over IDs */
-	unsigned int mount_ids;		/* distinct mount IDs */
-	bool reachable_known;		/* false until the first check */
+	bool mounted;			    /* a FUSE mount runs on this node */
+	char mountpoint[SETTINGS_PATH_LEN]; /* "" unless mounted */
+	unsigned int mounts;		    /* Mount calls not yet unmounted, summed over IDs */
+	unsigned int mount_ids;		    /* distinct mount IDs */
+	bool reachable_known;		    /* false until the first check */
 	bool reachable;
-	time_t checked_at;		/* when reachability was last learned, 0 = never */
-	char last_error[1024];		/* "" if the last check worked */
+	time_t checked_at;     /* when reachability was last learned, 0 = never */
+	char last_error[1024]; /* "" if the last check worked */
 	bool have_space;
-	uint64_t capacity, used, available;	/* bytes, from the last check */
-	bool removed_on_export;		/* another node removed it while mounted here */
-	char mount_error[1024];	/* why a mount could not be re-established */
+	uint64_t capacity, used, available; /* bytes, from the last check */
+	bool removed_on_export;		    /* another node removed it while mounted here */
+	char mount_error[1024];		    /* why a mount could not be re-established */
 };
 
 /*
@@ -76,8 +76,7 @@ void volumes_count(struct volumes *vs, size_t *volumes, size_t *mounted);
  * mode, and record the definition in the catalogue. The same name with the same
  * definition succeeds; a different one is refused naming the differences.
  */
-int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err,
-		   size_t errlen);
+int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err, size_t errlen);
 
 /*
  * Remove name: refused while mounted on this node. Deletes the data (the subdirectory
@@ -87,12 +86,11 @@ int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err
 int volumes_remove(struct volumes *vs, const char *name, char *err, size_t errlen);
 
 /* Mount for id (counted per (name, id)); the mountpoint goes to mp (mplen bytes). */
-int volumes_mount(struct volumes *vs, const char *name, const char *id, char *mp,
-		  size_t mplen, char *err, size_t errlen);
+int volumes_mount(struct volumes *vs, const char *name, const char *id, char *mp, size_t mplen,
+		  char *err, size_t errlen);
 
 /* Unmount for id. An unknown volume or id succeeds (Docker may replay after restarts). */
-int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *err,
-		    size_t errlen);
+int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *err, size_t errlen);
 
 /* The mountpoint if mounted on this node, else "". -ENOENT for unknown volumes. */
 int volumes_path(struct volumes *vs, const char *name, char *mp, size_t mplen, char *err,

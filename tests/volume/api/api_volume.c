@@ -46,8 +46,7 @@ struct plugin {
 static char *work;
 static char gdir[512], export_dir[512];
 static bool ganesha_started;
-static struct plugin node1 = {.name = "node1"}, node2 = {.name = "node2"},
-		     v4 = {.name = "v4"};
+static struct plugin node1 = {.name = "node1"}, node2 = {.name = "node2"}, v4 = {.name = "v4"};
 
 static long long now_ms(void)
 {
@@ -84,10 +83,10 @@ static void failf(int line, const char *fmt, ...)
 	exit(1);
 }
 
-#define CHECK(cond, ...)                                                                      \
-	do {                                                                                  \
-		if (!(cond))                                                                  \
-			failf(__LINE__, __VA_ARGS__);                                         \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			failf(__LINE__, __VA_ARGS__);                                              \
 	} while (0)
 
 static void ok(const char *what)
@@ -115,12 +114,12 @@ static int gsh(const char *fmt, ...)
 
 static void plugin_start(struct plugin *p, const char *const *extra)
 {
-	char *argv[] = {VOLUME_PLUGIN_BIN, "--socket", p->sock, "--state-dir", p->state,
-			"--mount-root", p->mnt, NULL};
-	static const char *const base[] = {
-		"NFS_SERVER=127.0.0.1", "NFS_EXPORT=/export", "NFS_PORT=" NFS_PORT,
-		"NFS_MOUNT_PORT=" NFS_MNTPORT, "LOG_LEVEL=debug", "REFRESH_INTERVAL=1",
-		"NFS_TIMEOUT=2", NULL};
+	char *argv[] = {VOLUME_PLUGIN_BIN, "--socket",	   p->sock, "--state-dir",
+			p->state,	   "--mount-root", p->mnt,  NULL};
+	static const char *const base[] = {"NFS_SERVER=127.0.0.1", "NFS_EXPORT=/export",
+					   "NFS_PORT=" NFS_PORT,   "NFS_MOUNT_PORT=" NFS_MNTPORT,
+					   "LOG_LEVEL=debug",	   "REFRESH_INTERVAL=1",
+					   "NFS_TIMEOUT=2",	   NULL};
 	size_t n = 0;
 
 	if (!p->sock[0]) {
@@ -256,8 +255,7 @@ static void okcall(struct plugin *p, const char *path, const char *body)
 }
 
 /* Mount and return the mountpoint (static buffer per call site is enough here). */
-static void mount_vol(struct plugin *p, const char *name, const char *id, char *mp,
-		      size_t len)
+static void mount_vol(struct plugin *p, const char *name, const char *id, char *mp, size_t len)
 {
 	char body[512];
 	json_t *j;
@@ -345,8 +343,8 @@ static void test_handshake(void)
 	json_decref(j);
 	json_decref(want);
 	j = expect_ok(&node1, "/VolumeDriver.Capabilities", "{}\n");
-	CHECK(strcmp(json_string_value(json_object_get(json_object_get(j, "Capabilities"),
-						       "Scope")),
+	CHECK(strcmp(json_string_value(
+			     json_object_get(json_object_get(j, "Capabilities"), "Scope")),
 		     "global") == 0,
 	      "Capabilities scope");
 	json_decref(j);
@@ -367,7 +365,8 @@ static void test_bad_requests(void)
 
 	/* Malformed JSON, sent raw as dockerd would send a body. */
 	snprintf(raw, sizeof(raw),
-		 "POST /VolumeDriver.Create HTTP/1.1\r\nHost: \r\nContent-Length: 8\r\n\r\n{\"Name\":");
+		 "POST /VolumeDriver.Create HTTP/1.1\r\nHost: \r\nContent-Length: "
+		 "8\r\n\r\n{\"Name\":");
 	st = tl_http_raw(node1.sock, raw, strlen(raw), &resp);
 	CHECK(st == 500 && resp && strstr(resp, "\"Err\""), "bad JSON: status %d %s", st,
 	      resp ? resp : "");
@@ -524,8 +523,7 @@ static void test_mount(void)
 	      "mount counts: %s", json_dumps(s, 0));
 	json_decref(s);
 	j = expect_ok(&node1, "/VolumeDriver.Get", "{\"Name\":\"plain\"}");
-	CHECK(strcmp(json_string_value(json_object_get(json_object_get(j, "Volume"),
-						       "Mountpoint")),
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(j, "Volume"), "Mountpoint")),
 		     mp) == 0,
 	      "Get Mountpoint");
 	json_decref(j);
@@ -663,7 +661,8 @@ static void test_second_node(void)
 	write_file(p, "hello from node2\n");
 	unmount_vol(&node2, "plain", "n2-a");
 	/* Mount on node2 of a volume it has not heard of yet at all. */
-	okcall(&node1, "/VolumeDriver.Create", "{\"Name\":\"late\",\"Opts\":{\"subdir\":\"plain\"}}");
+	okcall(&node1, "/VolumeDriver.Create",
+	       "{\"Name\":\"late\",\"Opts\":{\"subdir\":\"plain\"}}");
 	mount_vol(&node2, "late", "n2-b", mp, sizeof(mp));
 	snprintf(p, sizeof(p), "%s/from2.txt", mp);
 	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "hello from node2\n") == 0,
@@ -682,9 +681,11 @@ static void test_second_node(void)
 		backing(def, sizeof(def), ".openmpf-volumes/owned.json");
 		CHECK(read_file(def, saved, sizeof(saved)), "read %s", def);
 		write_file(def, "{garbage");
-		CHECK(tl_wait_until(5000, node2.pid, log_says, "cannot use .openmpf-volumes/owned.json"),
+		CHECK(tl_wait_until(5000, node2.pid, log_says,
+				    "cannot use .openmpf-volumes/owned.json"),
 		      "node2 never reported the damaged definition");
-		CHECK(list_has(&node2, "owned"), "node2 dropped a volume whose definition is damaged");
+		CHECK(list_has(&node2, "owned"),
+		      "node2 dropped a volume whose definition is damaged");
 		json_decref(get_status(&node2, "owned"));
 		write_file(def, saved);
 	}
@@ -777,8 +778,9 @@ static void expect_outage_err(int line, struct plugin *pl, const char *path, con
 
 	dt = now_ms() - t0;
 	if (st != 500 || !strstr(err_of(j), "127.0.0.1") || !strstr(err_of(j), "/export"))
-		failf(line, "%s %s during the outage: status %d, Err \"%s\" (want server and "
-			    "export named)",
+		failf(line,
+		      "%s %s during the outage: status %d, Err \"%s\" (want server and "
+		      "export named)",
 		      path, body, st, err_of(j));
 	if (dt > max_ms)
 		failf(line, "%s took %lld ms during the outage (limit %lld)", path, dt, max_ms);
@@ -791,8 +793,8 @@ static void check_local_answers(const char *when)
 	long long t0 = now_ms();
 	json_t *s = get_status(&node1, "owned");
 
-	CHECK(list_has(&node1, "owned") && list_has(&node1, "plain"),
-	      "%s: List lost volumes", when);
+	CHECK(list_has(&node1, "owned") && list_has(&node1, "plain"), "%s: List lost volumes",
+	      when);
 	CHECK(now_ms() - t0 < 1000, "%s: Get+List took %lld ms", when, now_ms() - t0);
 	json_decref(s);
 }
@@ -805,8 +807,7 @@ static void test_outage(void)
 
 	/* Server killed: connections refused. */
 	CHECK(gsh("ganesha_outage \"%s\" kill on", gdir) == 0, "ganesha kill");
-	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Create", "{\"Name\":\"during\"}",
-			  limit);
+	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Create", "{\"Name\":\"during\"}", limit);
 	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Mount",
 			  "{\"Name\":\"owned\",\"ID\":\"o1\"}", limit);
 	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Remove", "{\"Name\":\"conc\"}", limit);
@@ -841,8 +842,7 @@ static void test_outage(void)
 
 	/* Server frozen (SIGSTOP): the kernel accepts, nothing answers. */
 	CHECK(gsh("ganesha_outage \"%s\" stop on", gdir) == 0, "ganesha stop");
-	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Create", "{\"Name\":\"frozen\"}",
-			  limit);
+	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Create", "{\"Name\":\"frozen\"}", limit);
 	expect_outage_err(__LINE__, &node1, "/VolumeDriver.Mount",
 			  "{\"Name\":\"during\",\"ID\":\"f1\"}", limit);
 	check_local_answers("server frozen");

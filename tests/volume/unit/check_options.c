@@ -179,8 +179,9 @@ static const struct {
 	const char *opts;
 	const char *msg;
 } bad_opts[] = {
-	{"v1", "{\"size\":\"1G\"}", "unknown option \"size\"; accepted options: server, export, "
-				    "subdir, uid, gid, mode, readonly, on_remove"},
+	{"v1", "{\"size\":\"1G\"}",
+	 "unknown option \"size\"; accepted options: server, export, "
+	 "subdir, uid, gid, mode, readonly, on_remove"},
 	{"v1", "{\"uid\":376}", "option uid: expected a string value"},
 	{"v1", "{\"uid\":\"-1\"}", "uid=-1: expected a whole number"},
 	{"v1", "{\"gid\":\"x\"}", "gid=x"},
@@ -244,9 +245,10 @@ START_TEST(test_diff)
 			       &b, err, sizeof(err)),
 			 0);
 	ck_assert_int_eq(options_diff(&a, &b, buf, sizeof(buf)), 3);
-	ck_assert_str_eq(buf, "uid \"none\" (existing) vs \"376\" (requested), mode \"0777\" "
-			      "(existing) vs \"0755\" (requested), on_remove \"keep\" (existing) vs "
-			      "\"delete\" (requested)");
+	ck_assert_str_eq(buf,
+			 "uid \"none\" (existing) vs \"376\" (requested), mode \"0777\" "
+			 "(existing) vs \"0755\" (requested), on_remove \"keep\" (existing) vs "
+			 "\"delete\" (requested)");
 	ck_assert_int_eq(options_diff(&a, &b, NULL, 0), 3);
 	ck_assert_int_eq(options_check_def(&b, cfg.catalogue_dir, err, sizeof(err)), 0);
 	snprintf(b.subdir, sizeof(b.subdir), "a/../b");

@@ -25,8 +25,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(s.default_uid, -1);
 	ck_assert_int_eq(s.default_gid, -1);
 	/* Empty values are the defaults too (docker plugin set NFS_TIMEOUT=). */
-	char *empty[] = {"NFS_SERVER=", "NFS_EXPORT=", "NFS_VERSION=", "NFS_TIMEOUT=",
-			 "DEFAULT_MODE=", "CATALOGUE_DIR=", NULL};
+	char *empty[] = {
+		"NFS_SERVER=",	  "NFS_EXPORT=", "NFS_VERSION=", "NFS_TIMEOUT=", "DEFAULT_MODE=",
+		"CATALOGUE_DIR=", NULL};
 	ck_assert_int_eq(settings_parse(empty, &s, err, sizeof(err)), 0);
 	ck_assert_uint_eq(s.timeout_s, 5);
 	ck_assert_uint_eq(s.default_mode, 0777);
@@ -35,14 +36,11 @@ END_TEST
 
 START_TEST(test_full)
 {
-	char *env[] = {"NFS_SERVER=nfs-1.example", "NFS_EXPORT=//srv//mpf/",
-		       "NFS_VERSION=3", "NFS_PORT=12049",
-		       "NFS_MOUNT_PORT=12050", "NFS_TIMEOUT=3",
-		       "REFRESH_INTERVAL=2", "LOG_LEVEL=DEBUG",
-		       "STATE_DIR=/var/lib/x", "MOUNT_ROOT=/mnt/v",
-		       "CATALOGUE_DIR=.cat", "DEFAULT_UID=376",
-		       "DEFAULT_GID=377", "DEFAULT_MODE=1770",
-		       NULL};
+	char *env[] = {"NFS_SERVER=nfs-1.example", "NFS_EXPORT=//srv//mpf/", "NFS_VERSION=3",
+		       "NFS_PORT=12049",	   "NFS_MOUNT_PORT=12050",   "NFS_TIMEOUT=3",
+		       "REFRESH_INTERVAL=2",	   "LOG_LEVEL=DEBUG",	     "STATE_DIR=/var/lib/x",
+		       "MOUNT_ROOT=/mnt/v",	   "CATALOGUE_DIR=.cat",     "DEFAULT_UID=376",
+		       "DEFAULT_GID=377",	   "DEFAULT_MODE=1770",	     NULL};
 	struct settings s;
 	struct nfsb_target t;
 	char err[512], buf[2048];
@@ -123,9 +121,9 @@ START_TEST(test_mode_and_export)
 	ck_assert_int_eq(settings_normalize_export("e", "/", out, sizeof(out), err, sizeof(err)),
 			 0);
 	ck_assert_str_eq(out, "/");
-	ck_assert_int_eq(settings_normalize_export("e", "/a/./b", out, sizeof(out), err,
-						   sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		settings_normalize_export("e", "/a/./b", out, sizeof(out), err, sizeof(err)),
+		-EINVAL);
 	ck_assert_int_eq(settings_normalize_export("e", "/abcdef", out, 4, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_int_eq(settings_check_server("s", "10.1.2.3", err, sizeof(err)), 0);
