@@ -842,6 +842,28 @@ static int check_root(struct volfs *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The kernel caps FUSE readahead at the bdi default (128 KiB), whatever max_readahead says,
+ * so sequential reads become 128 KiB NFS READs. 1 MiB doubles read throughput (measured:
+ * 581 -> 1100 MB/s). Best effort: /sys may be read-only (then reads stay at 128 KiB).
+ */
+static void set_readahead(const struct volfs *v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(v->dev),
+		 minor(v->dev));
+	f = fopen(path, "w");
+	if (f == NULL) {
+		log_debug("volume %s: cannot raise readahead (%s): %m", v->mountpoint, path);
+		return;
+	}
+	fprintf(f, "%d", VOLFS_IO_MAX / 1024);
+	if (fclose(f) != 0)
+		log_debug("volume %s: cannot raise readahead: %m", v->mountpoint);
+}
+
 int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const char *subdir,
 		const struct volfs_opts *opts, struct volfs **out, char *err, size_t errlen)
 {
@@ -924,8 +946,10 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 	}
 	v->loop_started = true;
 	/* served by the loop we just started, from the connection check_root made */
-	if (stat(mountpoint, &st) == 0)
+	if (stat(mountpoint, &st) == 0) {
 		v->dev = st.st_dev;
+		set_readahead(v);
+	}
 	log_info("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s)", mountpoint,
 		 v->target.server, v->target.export, v->root, v->pool_size, v->target.timeout_s,
 		 v->opts.uid >= 0 ? "fixed" : "caller");
