@@ -81,6 +81,18 @@ dk n1 run --rm --init -v mpf:/share bb:latest sh -c 'echo as-root > /share/r.txt
 [ "$(stat -c %u:%g:%a "$export_dir/mpf")" = 376:376:750 ] || tl_fail "mpf dir is $(stat -c %u:%g:%a "$export_dir/mpf")"
 tl_ok "-o uid=376 -o gid=376 -o mode=0750: directory 376:376 0750, root's writes land as 376 (root_squash server)"
 
+# Docker copies image content into an empty volume as root (create, lchown, chmod) and
+# chowns the volume root to the image directory's owner: with a fixed uid this works
+# under root_squash.
+dk n1 run --name seedc --init bb:latest sh -c 'mkdir -p /opt/mpf/share/sub && echo seed > /opt/mpf/share/sub/hello && chown -R 376:376 /opt/mpf/share'
+dk n1 commit seedc seeded:latest >/dev/null
+dk n1 rm seedc >/dev/null
+dk n1 volume create -d "$VOL" -o uid=376 -o gid=376 seeded376 >/dev/null
+got=$(dk n1 run --rm --init -u 376:376 -v seeded376:/opt/mpf/share seeded:latest sh -c 'cat /opt/mpf/share/sub/hello && touch /opt/mpf/share/sub/new')
+[ "$got" = seed ] || tl_fail "copy-up into a uid=376 volume: read '$got'"
+[ "$(stat -c %u:%g "$export_dir/seeded376/sub/hello")" = 376:376 ] || tl_fail "copied file not 376:376 on the export"
+tl_ok "Docker's copy of image data into a fresh uid=376 volume works under root_squash (files 376:376)"
+
 if dk n1 volume create -d "$VOL" -o uid=1 data1 >/dev/null 2>"$DK_BASE/err"; then
 	# Docker skips Create when Get succeeds (protocol digest 3.2): the options are ignored
 	# by Docker itself, the plugin never sees them.
