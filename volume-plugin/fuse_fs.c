@@ -69,6 +69,7 @@ struct volfs {
 	bool connecting;		/* a reconnect attempt is running while down */
 	int64_t down_ms;		/* monotonic time of the last transport error */
 	struct volfs_status st;
+	struct volfs_file *files;	/* open files, freed by volfs_free if never released */
 
 	struct fuse *fuse;
 	pthread_t loop_thread;
@@ -81,6 +82,7 @@ struct volfs {
 
 /* Per-open state, in fi->fh. fh[i]/gen[i] are only touched while holding conns[i]. */
 struct volfs_file {
+	struct volfs_file *next, *prev;	/* v->files, under v->lock */
 	int flags;
 	atomic_int last;		/* connection used last, -1 = none */
 	struct nfsb_file *fh[VOLFS_POOL_MAX];
@@ -364,10 +366,30 @@ static int file_fsync(struct volfs *v, struct volfs_file *vf, int ci, struct nfs
 	return nfsb_file_fsync(nb, f);
 }
 
+static void file_link(struct volfs *v, struct volfs_file *vf)
+{
+	pthread_mutex_lock(&v->lock);
+	vf->prev = NULL;
+	vf->next = v->files;
+	if (v->files != NULL)
+		v->files->prev = vf;
+	v->files = vf;
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* Free vf's handles, each on its own connection (waiting for it if it is busy). */
 static void file_free(struct volfs *v, struct volfs_file *vf)
 {
 	unsigned int i;
+
+	pthread_mutex_lock(&v->lock);
+	if (vf->prev != NULL)
+		vf->prev->next = vf->next;
+	else
+		v->files = vf->next;
+	if (vf->next != NULL)
+		vf->next->prev = vf->prev;
+	pthread_mutex_unlock(&v->lock);
 
 	for (i = 0; i < v->pool_size; i++) {
 		struct nfsb_file *f = vf->fh[i];
@@ -585,6 +607,7 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	}
 	/* O_CREAT/O_EXCL/O_TRUNC are done: later re-opens must not repeat them */
 	vf->flags &= ~(O_CREAT | O_EXCL | O_TRUNC);
+	file_link(v, vf);
 	fi->fh = (uint64_t)(uintptr_t)vf;
 	/* other nodes write the same files: never keep cached pages across opens */
 	fi->keep_cache = 0;
@@ -806,6 +829,19 @@ static void volfs_free(struct volfs *v)
 
 	if (v == NULL)
 		return;
+	/* files whose RELEASE never came (the session ended first): no thread uses them now */
+	while (v->files != NULL) {
+		struct volfs_file *vf = v->files;
+
+		v->files = vf->next;
+		for (i = 0; i < VOLFS_POOL_MAX; i++) {
+			if (vf->fh[i] != NULL && vf->gen[i] == v->conns[i].gen)
+				nfsb_file_close(v->conns[i].nb, vf->fh[i]);
+			else
+				nfsb_file_close(NULL, vf->fh[i]);
+		}
+		free(vf);
+	}
 	for (i = 0; i < VOLFS_POOL_MAX; i++)
 		nfsb_close(v->conns[i].nb);
 	pthread_cond_destroy(&v->cond);

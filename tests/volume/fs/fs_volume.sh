@@ -223,3 +223,14 @@ ms=$(($(tl_now_ms) - t0))
 grep -q 'unmounted' "$work/B.log" || tl_fail "volfs_unmount did not finish (log: $(tail -2 "$work/B.log"))"
 [ "$(cat "$A/hello.txt")" = hello ] || tl_fail "first mount broken by the second's unmount"
 tl_ok "unmount in $ms ms, the other mount is unaffected"
+
+# clean stops of the rest; with a sanitizer build, no report in any log
+stop_vol "$PID_A" "$A"
+stop_vol "$PID_F" "$F"
+for n in A B F R; do
+	grep -q 'unmounted' "$work/$n.log" || tl_fail "mount $n: volfs_unmount did not finish"
+	if grep -E 'Sanitizer|runtime error' "$work/$n.log" >&2; then
+		tl_fail "mount $n: sanitizer report in $work/$n.log"
+	fi
+done
+tl_ok "every mount stopped cleanly (no sanitizer reports)"
