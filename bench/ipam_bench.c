@@ -60,6 +60,35 @@ static int fake_hosts(void *arg, struct hostnet_list *out, char *err, size_t err
 	return 0;
 }
 
+/*
+ * Three nodes sharing their networks (SHARED_NETWORKS): ours plus two peers' copies, as
+ * the host view appends peer_sync_snapshot() (a struct copy per entry).
+ */
+static struct hostnet_list bench_hosts3;
+static void make_routes(struct hostnet_list *l, FILE *batch, unsigned int seed);
+
+static int fake_hosts_3nodes(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+{
+	static const char *const nodes[] = {"", "n2", "n3"};
+
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	/* Each node its own 10,000 routes (another seed), tagged with its name. */
+	for (size_t k = bench_hosts3.n ? 3 : 0; k < 3; k++) {
+		size_t first = bench_hosts3.n;
+
+		make_routes(&bench_hosts3, NULL, 12345 + 7919 * (unsigned int)k);
+		for (size_t i = first; i < bench_hosts3.n; i++)
+			snprintf(bench_hosts3.v[i].node, HOSTNET_NODE_LEN, "%s", nodes[k]);
+	}
+	for (size_t i = 0; i < bench_hosts3.n; i++) {
+		if (hostnet_list_add(out, &bench_hosts3.v[i]) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* arg: a netlink_view (cached until the kernel reports a change) or NULL (fresh dump). */
 static int real_hosts(void *arg, struct hostnet_list *out, char *err, size_t errlen)
 {
@@ -91,9 +120,9 @@ static json_t *must(struct ipam *ip, const char *path, const char *body)
 }
 
 /* 10,000 routes, deterministic: /24s and /23s scattered over 10.0.0.0/8 (about 1 in 5). */
-static void make_routes(struct hostnet_list *l, FILE *batch)
+static void make_routes(struct hostnet_list *l, FILE *batch, unsigned int seed)
 {
-	unsigned int x = 12345;
+	unsigned int x = seed;
 
 	for (int i = 0; i < ROUTES; i++) {
 		struct hostnet h = {.kind = HOSTNET_ROUTE, .table = 254};
@@ -120,17 +149,26 @@ static const char *space(int i)
 	return i % 2 ? IPAM_GLOBAL_SPACE : IPAM_LOCAL_SPACE;
 }
 
-/* Mean microseconds per RequestPool over n calls (each pool kept: the set grows by n). */
-static double time_request_pool(struct ipam *ip, int n)
+/*
+ * Mean microseconds per RequestPool over n calls (each pool kept: the set grows by n),
+ * alternating the spaces, or all in only (not NULL).
+ */
+static double time_request_pool_in(struct ipam *ip, int n, const char *only)
 {
 	char body[128];
 	double t0 = now_us();
 
 	for (int i = 0; i < n; i++) {
-		snprintf(body, sizeof(body), "{\"AddressSpace\":\"%s\",\"Pool\":\"\"}", space(i));
+		snprintf(body, sizeof(body), "{\"AddressSpace\":\"%s\",\"Pool\":\"\"}",
+			 only ? only : space(i));
 		json_decref(must(ip, "/IpamDriver.RequestPool", body));
 	}
 	return (now_us() - t0) / n;
+}
+
+static double time_request_pool(struct ipam *ip, int n)
+{
+	return time_request_pool_in(ip, n, NULL);
 }
 
 static void fill_pools(struct ipam *ip, int n)
@@ -222,7 +260,7 @@ static int setup_netns(void)
 		fprintf(f, "link add bench%d type veth peer name bench%d\n", i, i + 1);
 	for (int i = 0; i < 8; i++)
 		fprintf(f, "link set bench%d up\n", i);
-	make_routes(&dummy, f);
+	make_routes(&dummy, f, 12345);
 	hostnet_list_fini(&dummy);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "ip -batch %s", path);
@@ -246,7 +284,7 @@ int main(int argc, char **argv)
 	json_object_seed(0);
 	if (settings_parse(env, &cfg, err, sizeof(err)) < 0)
 		return 1;
-	make_routes(&bench_hosts, NULL);
+	make_routes(&bench_hosts, NULL, 12345);
 	printf("ipam_bench: %d host routes in 10.0.0.0/8, %d pools in use, POOLS=10.0.0.0/8:24\n\n",
 	       ROUTES, POOLS_IN_USE);
 
@@ -257,6 +295,21 @@ int main(int argc, char **argv)
 	fill_pools(&loaded, POOLS_IN_USE - 200);
 	v = time_request_pool(&loaded, 200);
 	row("RequestPool (choice + bookkeeping, no netlink, no disk)", b, v, "us");
+	{
+		struct ipam one, three;
+
+		/* Global-space choices (the swarm leader's), 4,096 pools in use: one node's
+		 * 10,000 routes vs three nodes' (SHARED_NETWORKS: two peers' copies too). */
+		ipam_init(&one, &cfg, NULL, fake_hosts, NULL, err, sizeof(err));
+		ipam_init(&three, &cfg, NULL, fake_hosts_3nodes, NULL, err, sizeof(err));
+		fill_pools(&one, POOLS_IN_USE - 200);
+		fill_pools(&three, POOLS_IN_USE - 200);
+		b = time_request_pool_in(&one, 200, IPAM_GLOBAL_SPACE);
+		v = time_request_pool_in(&three, 200, IPAM_GLOBAL_SPACE);
+		row("RequestPool global, 3 nodes x 10,000 routes (vs 1 node)", b, v, "us");
+		ipam_fini(&one);
+		ipam_fini(&three);
+	}
 	{
 		struct hostnet_list l = {0};
 		struct pa_env e = {
