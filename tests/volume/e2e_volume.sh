@@ -158,6 +158,33 @@ wait_until 60 stack_gone || tl_fail "stack tasks still running 60 s after stack 
 [ -f "$export_dir/stk_shared/stack.txt" ] || tl_fail "stack rm lost the data"
 tl_ok "stack rm keeps the volume data"
 
+step "plugin crash: Docker restarts it; the state brings the volumes and mounts back"
+# plugin_pid NODE : the PID of NODE's volume plugin (the one whose state mount is NODE's)
+plugin_pid() {
+	local p
+	for p in $(pgrep -f '^/usr/bin/volume-plugin' || true); do
+		if grep -qF "$DK_BASE/$1-vol-state" "/proc/$p/mountinfo" 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+dk n1 run -d --name holder --init -v data1:/data bb:latest sleep 3600 >/dev/null
+old=$(plugin_pid n1) || tl_fail "cannot find n1's plugin process"
+kill -KILL "$old"
+restarted() { local p; p=$(plugin_pid n1) && [ "$p" != "$old" ] && dk n1 volume ls -q | grep -qx data1; }
+wait_until 30 restarted || tl_fail "Docker did not restart the crashed plugin within 30 s"
+got=$(dk n1 run --rm --init -v data1:/data bb:latest cat /data/f.txt)
+[ "$got" = written-by-1000 ] || tl_fail "after the crash a new container read '$got'"
+if dk n1 exec holder ls /data >/dev/null 2>&1; then
+	tl_log "note: the running container still reads its volume after the crash"
+else
+	tl_log "note: the running container lost its volume in the crash (FUSE): restart it"
+fi
+dk n1 rm -f holder >/dev/null
+tl_ok "plugin killed: Docker restarted it, data1 still listed, a new container reads it"
+
 step "docker volume rm: keep by default, delete on request"
 dk n1 volume rm data1 >/dev/null
 [ -f "$export_dir/data1/f.txt" ] || tl_fail "volume rm deleted data1's data"
