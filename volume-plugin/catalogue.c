@@ -151,7 +151,16 @@ int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volum
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err, errlen);
+	/*
+	 * The temp file name holds our PID and a counter; managed plugins are PID 1 on every
+	 * node, so two nodes creating the same volume at once (a stack starting tasks) can
+	 * pick the same name: O_EXCL refuses it, and another try takes the next name.
+	 */
+	for (int i = 0; i < 4; i++) {
+		ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err, errlen);
+		if (ret != -EEXIST || nfsb_is_broken(nb))
+			break;
+	}
 out:
 	free(text);
 	json_decref(j);
