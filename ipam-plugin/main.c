@@ -94,8 +94,12 @@ static int collect_own(void *arg, struct hostnet_list *out)
 	return ret;
 }
 
-/* Start sharing networks when SHARED_NETWORKS is set: NULL when off or on failure. */
-static struct peer_sync *peers_start(const struct settings *cfg, struct host_source *src)
+/*
+ * Start sharing networks when SHARED_NETWORKS is set: NULL when off or on failure.
+ * read_only: read the other nodes' documents once and publish nothing (the CLI).
+ */
+static struct peer_sync *peers_start(const struct settings *cfg, struct host_source *src,
+				     bool read_only)
 {
 	struct peer_sync_config pc = {
 		.location = cfg->shared_networks,
@@ -103,6 +107,7 @@ static struct peer_sync *peers_start(const struct settings *cfg, struct host_sou
 		.interval_s = cfg->publish_interval,
 		.stale_after_s = cfg->peer_stale_after,
 		.timeout_s = cfg->nfs_timeout,
+		.read_only = read_only,
 	};
 	struct peer_sync *ps;
 	char err[1024];
@@ -239,7 +244,7 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 	 * NFS_TIMEOUT and a connect), and Docker stops a plugin whose socket is not there
 	 * within about 9.5 s. Decisions before it ends see this host's networks only.
 	 */
-	__atomic_store_n(&src.peers, peers_start(cfg, &src), __ATOMIC_RELEASE);
+	__atomic_store_n(&src.peers, peers_start(cfg, &src, false), __ATOMIC_RELEASE);
 	peer_sync_describe(src.peers, line, sizeof(line));
 	log_info("peers: %s", line);
 	do {
@@ -257,14 +262,15 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 }
 
 /*
- * The CLI verbs consider the other nodes too: one synchronous round (peer_sync_start runs
- * it before returning; it also publishes this host's networks under NODE_NAME, the same
- * document the plugin writes). The state of the shared place goes to stderr.
+ * The CLI verbs consider the other nodes too: one synchronous read-only round
+ * (peer_sync_start runs it before returning). Publishing stays with the running plugin:
+ * a second writer under the same NODE_NAME would look like a namesake to it. The state
+ * of the shared place goes to stderr.
  */
 static struct peer_sync *cli_peers(const struct settings *cfg, struct host_source *src,
 				   const char *verb)
 {
-	struct peer_sync *ps = peers_start(cfg, src);
+	struct peer_sync *ps = peers_start(cfg, src, true);
 	char line[2048];
 
 	if (ps) {

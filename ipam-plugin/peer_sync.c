@@ -53,6 +53,7 @@ struct peer_sync {
 	char stale[PEER_NAMES_MAX]; /* "n4 (900 s)" */
 	bool reachable, ever_reached;
 	bool duplicate; /* another plugin publishes under our NODE_NAME */
+	bool read_only; /* publish nothing (the CLI) */
 	time_t last_ok;
 	char last_error[512];
 };
@@ -132,7 +133,7 @@ struct round {
 	struct hostnet_list found;
 	char peers[PEER_NAMES_MAX];
 	char stale[PEER_NAMES_MAX];
-	time_t ref; /* the store's clock: mtime of our own document just written */
+	time_t ref; /* the store's clock (see struct listing) */
 };
 
 static void names_add(char *buf, size_t len, const char *fmt, ...)
@@ -230,18 +231,74 @@ static void check_own_doc(struct peer_sync *ps, const char *text, size_t len)
 	json_decref(doc);
 }
 
+/*
+ * The documents in the shared place: names and mtimes first, read afterwards (the NFS
+ * listing callback must not issue more calls). The round's clock is the store's: the
+ * mtime of our own document just written, or in a read-only round the newest of all.
+ */
+struct listing {
+	char (*names)[HOSTNET_NODE_LEN];
+	time_t *mtimes;
+	size_t n, cap;
+	const char *self;
+	time_t self_mtime, newest;
+};
+
+static time_t listing_clock(const struct listing *l)
+{
+	return l->self_mtime ? l->self_mtime : l->newest;
+}
+
+static int listing_init(struct listing *l, const char *self)
+{
+	memset(l, 0, sizeof(*l));
+	l->cap = 1024;
+	l->self = self;
+	l->names = calloc(l->cap, sizeof(*l->names));
+	l->mtimes = calloc(l->cap, sizeof(*l->mtimes));
+	return l->names && l->mtimes ? 0 : -ENOMEM;
+}
+
+static void listing_fini(struct listing *l)
+{
+	free(l->names);
+	free(l->mtimes);
+}
+
+static void listing_add(struct listing *l, const char *name, const struct stat *st)
+{
+	char node[HOSTNET_NODE_LEN];
+
+	if (!S_ISREG(st->st_mode) || !doc_node(name, node, sizeof(node)))
+		return;
+	if (st->st_mtime > l->newest)
+		l->newest = st->st_mtime;
+	if (strcmp(node, l->self) == 0)
+		l->self_mtime = st->st_mtime;
+	if (strcmp(node, l->self) == 0 || l->n == l->cap)
+		return;
+	snprintf(l->names[l->n], HOSTNET_NODE_LEN, "%s", node);
+	l->mtimes[l->n++] = st->st_mtime;
+}
+
 /* Directory mode. */
 static int round_dir(struct peer_sync *ps, const char *text, struct round *r, char *err,
 		     size_t errlen)
 {
-	char path[PATH_MAX + 80], node[HOSTNET_NODE_LEN], etext[128];
+	char path[PATH_MAX + 80], etext[128];
+	struct listing l;
 	struct dirent *de;
 	struct stat st;
-	DIR *d;
+	DIR *d = NULL;
 	int ret;
 
+	ret = listing_init(&l, ps->node);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/%s.json", ps->dir, ps->node);
-	if (ps->published) {
+	if (text && ps->published) {
 		char *own = NULL;
 		size_t len = 0;
 
@@ -249,101 +306,102 @@ static int round_dir(struct peer_sync *ps, const char *text, struct round *r, ch
 			check_own_doc(ps, own, len);
 		free(own);
 	}
-	ret = atomic_file_mkdirs(ps->dir, 0755);
-	if (!ret)
-		ret = atomic_file_write(path, text, strlen(text), 0644);
-	if (!ret && stat(path, &st) < 0)
-		ret = -errno;
-	if (ret) {
-		snprintf(err, errlen, "write %s: %s", path, errtext(-ret, etext, sizeof(etext)));
-		return ret;
+	if (text) {
+		ret = atomic_file_mkdirs(ps->dir, 0755);
+		if (!ret)
+			ret = atomic_file_write(path, text, strlen(text), 0644);
+		if (!ret && stat(path, &st) < 0)
+			ret = -errno;
+		if (ret) {
+			snprintf(err, errlen, "write %s: %s", path,
+				 errtext(-ret, etext, sizeof(etext)));
+			goto out;
+		}
+		ps->published = true;
 	}
-	ps->published = true;
-	r->ref = st.st_mtime;
 	d = opendir(ps->dir);
+	if (!d && errno == ENOENT && !text) {
+		ret = 0; /* read only, and nobody has published yet */
+		goto out;
+	}
 	if (!d) {
 		ret = -errno;
 		snprintf(err, errlen, "list %s: %s", ps->dir, errtext(-ret, etext, sizeof(etext)));
-		return ret;
+		goto out;
 	}
 	while ((de = readdir(d))) {
+		if (snprintf(path, sizeof(path), "%s/%s", ps->dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (stat(path, &st) == 0)
+			listing_add(&l, de->d_name, &st);
+	}
+	r->ref = text ? listing_clock(&l) : l.newest;
+	for (size_t i = 0; i < l.n; i++) {
 		char *buf = NULL;
 		size_t len = 0;
 
-		if (!doc_node(de->d_name, node, sizeof(node)) || strcmp(node, ps->node) == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", ps->dir, de->d_name) >= (int)sizeof(path))
-			continue;
-		if (stat(path, &st) < 0 || atomic_file_read(path, PEER_DOC_MAX, &buf, &len) < 0)
-			continue; /* removed meanwhile */
-		take_doc(ps, r, node, st.st_mtime, buf, len);
-		free(buf);
+		snprintf(path, sizeof(path), "%s/%s.json", ps->dir, l.names[i]);
+		if (peers_is_stale(l.mtimes[i], r->ref, ps->stale_after_s))
+			take_doc(ps, r, l.names[i], l.mtimes[i], "", 0);
+		else if (atomic_file_read(path, PEER_DOC_MAX, &buf, &len) == 0)
+			take_doc(ps, r, l.names[i], l.mtimes[i], buf, len);
+		free(buf); /* a document removed meanwhile is skipped */
 	}
-	closedir(d);
-	return 0;
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	listing_fini(&l);
+	return ret;
 }
-
-/* NFS mode: collect names first (the listing callback must not issue more calls). */
-struct nfs_listing {
-	char (*names)[HOSTNET_NODE_LEN];
-	time_t *mtimes;
-	size_t n, cap;
-	const char *self;
-};
 
 static int nfs_list_cb(const char *name, const struct stat *st, void *arg)
 {
-	struct nfs_listing *l = arg;
-	char node[HOSTNET_NODE_LEN];
-
-	if (!S_ISREG(st->st_mode) || !doc_node(name, node, sizeof(node)) ||
-	    strcmp(node, l->self) == 0 || l->n == l->cap)
-		return 0;
-	snprintf(l->names[l->n], HOSTNET_NODE_LEN, "%s", node);
-	l->mtimes[l->n++] = st->st_mtime;
+	listing_add(arg, name, st);
 	return 0;
 }
 
 static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, char *err,
 		     size_t errlen)
 {
-	struct nfs_listing l = {.cap = 1024, .self = ps->node};
 	char path[HOSTNET_NODE_LEN + 64];
 	struct nfsb *nb = NULL;
-	struct stat st;
+	struct listing l;
 	int ret;
 
-	l.names = calloc(l.cap, sizeof(*l.names));
-	l.mtimes = calloc(l.cap, sizeof(*l.mtimes));
-	if (!l.names || !l.mtimes) {
-		ret = -ENOMEM;
+	ret = listing_init(&l, ps->node);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = nfsb_connect(&ps->target, -1, -1, &nb, err, errlen);
 	if (ret)
 		goto out;
-	/* 1777: under root_squash every node's plugin writes as the anonymous user. */
-	ret = nfsb_mkdir_p(nb, PEER_DIR, 01777, -1, -1, err, errlen);
 	snprintf(path, sizeof(path), "%s/%s.json", PEER_DIR, ps->node);
-	if (!ret && ps->published) {
-		char *own = NULL;
-		size_t len = 0;
+	if (text) {
+		/* 1777: under root_squash every node's plugin writes as the anonymous user. */
+		ret = nfsb_mkdir_p(nb, PEER_DIR, 01777, -1, -1, err, errlen);
+		if (!ret && ps->published) {
+			char *own = NULL;
+			size_t len = 0;
 
-		if (nfsb_read_file(nb, path, PEER_DOC_MAX, &own, &len, NULL, 0) == 0)
-			check_own_doc(ps, own, len);
-		free(own);
-	}
-	if (!ret)
-		ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err, errlen);
-	if (!ret)
+			if (nfsb_read_file(nb, path, PEER_DOC_MAX, &own, &len, NULL, 0) == 0)
+				check_own_doc(ps, own, len);
+			free(own);
+		}
+		if (!ret)
+			ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err,
+						     errlen);
+		if (ret)
+			goto out;
 		ps->published = true;
-	if (!ret)
-		ret = nfsb_stat(nb, path, &st, err, errlen);
-	if (!ret)
-		ret = nfsb_list_dir(nb, PEER_DIR, nfs_list_cb, &l, err, errlen);
+	}
+	ret = nfsb_list_dir(nb, PEER_DIR, nfs_list_cb, &l, err, errlen);
+	if (ret == -ENOENT && !text)
+		ret = 0; /* read only, and nobody has published yet */
 	if (ret)
 		goto out;
-	r->ref = st.st_mtime;
+	r->ref = text ? listing_clock(&l) : l.newest;
 	for (size_t i = 0; i < l.n; i++) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -364,8 +422,7 @@ static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, ch
 	ret = 0;
 out:
 	nfsb_close(nb);
-	free(l.names);
-	free(l.mtimes);
+	listing_fini(&l);
 	return ret;
 }
 
@@ -388,8 +445,8 @@ static void round_finish(struct peer_sync *ps, struct round *r, int ret, const c
 		return;
 	}
 	if (!ps->reachable)
-		log_info("peers: shared networks %s reachable: published as node %s", ps->location,
-			 ps->node);
+		log_info("peers: shared networks %s reachable: %s node %s", ps->location,
+			 ps->read_only ? "read only, as" : "published as", ps->node);
 	if (strcmp(ps->peers, r->peers) != 0 && r->peers[0])
 		log_info("peers: networks of %zu entries from nodes [%s]", r->found.n, r->peers);
 	else if (strcmp(ps->peers, r->peers) != 0)
@@ -417,6 +474,8 @@ static int do_round(struct peer_sync *ps, char *err, size_t errlen)
 	int ret;
 
 	pthread_mutex_lock(&ps->round_lock);
+	if (ps->read_only)
+		goto round; /* text NULL: publish nothing */
 	ret = ps->collect(ps->collect_arg, &local);
 	if (ret) {
 		snprintf(err, errlen, "reading this host's networks: %s",
@@ -432,6 +491,7 @@ static int do_round(struct peer_sync *ps, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+round:
 	ret = ps->nfs ? round_nfs(ps, text, &r, err, errlen) : round_dir(ps, text, &r, err, errlen);
 out:
 	round_finish(ps, &r, ret, err);
@@ -508,6 +568,7 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 	ps->stale_after_s = cfg->stale_after_s;
 	ps->collect = collect;
 	ps->collect_arg = arg;
+	ps->read_only = cfg->read_only;
 	instance_new(ps->instance, sizeof(ps->instance));
 	ps->nfs = strncmp(cfg->location, "nfs://", 6) == 0;
 	if (ps->nfs) {
@@ -524,6 +585,8 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 	pthread_condattr_destroy(&ca);
 	/* A failed first round is logged and is not fatal: the place may come back later. */
 	do_round(ps, rerr, sizeof(rerr));
+	if (ps->read_only)
+		return ps; /* one round, no thread: the CLI */
 	if (pthread_create(&ps->thread, NULL, sync_main, ps) != 0) {
 		snprintf(err, errlen, "cannot start the shared-networks thread");
 		peer_sync_stop(ps);

@@ -34,6 +34,8 @@ struct peer_sync_config {
 	unsigned long interval_s;    /* PUBLISH_INTERVAL */
 	unsigned long stale_after_s; /* PEER_STALE_AFTER */
 	unsigned long timeout_s;     /* NFS call timeout */
+	bool read_only;		     /* read the others' documents once, publish nothing, no
+					thread (the CLI: the running plugin publishes) */
 };
 
 struct peer_sync;
@@ -46,7 +48,8 @@ int peer_sync_location_check(const char *location, char *err, size_t errlen);
 
 /*
  * Start the thread. The first round runs before this returns (bounded by the NFS timeout)
- * so the first decision already knows the peers. collect is called from the thread.
+ * so the first decision already knows the peers. collect is called from the thread (never
+ * when read_only: then there is only that first round).
  * Returns the new instance (free with peer_sync_stop) or NULL with a message.
  */
 struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_collect_fn collect,

@@ -187,6 +187,28 @@ START_TEST(test_sync_directory)
 	ck_assert_str_eq(seen.v[0].node, "n1");
 	hostnet_list_fini(&seen);
 
+	/* The CLI on node n1: reads n2's networks once, writes nothing, no namesake alarm. */
+	{
+		struct peer_sync_config ro = c1;
+		struct peer_sync *p3;
+		struct stat before, after;
+
+		snprintf(path, sizeof(path), "%s/n1.json", dir);
+		ck_assert_int_eq(stat(path, &before), 0);
+		ro.read_only = true;
+		p3 = peer_sync_start(&ro, NULL, NULL, err, sizeof(err));
+		ck_assert_msg(p3, "%s", err);
+		ck_assert_int_eq(peer_sync_snapshot(p3, &seen), 1);
+		ck_assert_str_eq(seen.v[0].node, "n2");
+		hostnet_list_fini(&seen);
+		peer_sync_stop(p3);
+		ck_assert_int_eq(stat(path, &after), 0);
+		ck_assert_int_eq(before.st_ino, after.st_ino); /* not replaced */
+		ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
+		peer_sync_describe(p1, desc, sizeof(desc));
+		ck_assert_msg(!strstr(desc, "ANOTHER PLUGIN"), "%s", desc);
+	}
+
 	/* n3 departed long ago: its document stays but is ignored. */
 	snprintf(path, sizeof(path), "%s/n3.json", dir);
 	f = fopen(path, "w");
@@ -253,6 +275,33 @@ START_TEST(test_sync_duplicate_name)
 	peer_sync_describe(p1, desc, sizeof(desc));
 	ck_assert_msg(!strstr(desc, "ANOTHER PLUGIN"), "%s", desc);
 	peer_sync_stop(p1);
+	tl_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Read only where nobody has published yet: reachable, no peers, nothing created. */
+START_TEST(test_sync_read_only_empty)
+{
+	char *dir = tl_tmpdir("check_peers_ro");
+	char sub[600], err[512], desc[1024];
+	struct peer_sync_config c = {.location = sub,
+				     .node = "n1",
+				     .interval_s = 3600,
+				     .stale_after_s = 300,
+				     .read_only = true};
+	struct hostnet_list seen = {0};
+	struct peer_sync *p;
+	struct stat st;
+
+	snprintf(sub, sizeof(sub), "%s/none-yet", dir);
+	p = peer_sync_start(&c, NULL, NULL, err, sizeof(err));
+	ck_assert_msg(p, "%s", err);
+	ck_assert_int_eq(peer_sync_snapshot(p, &seen), 0);
+	peer_sync_describe(p, desc, sizeof(desc));
+	ck_assert_msg(strstr(desc, ": reachable; peers []"), "%s", desc);
+	ck_assert_int_eq(stat(sub, &st), -1);
+	peer_sync_stop(p);
 	tl_rmtree(dir);
 	free(dir);
 }
@@ -425,6 +474,7 @@ int main(void)
 	tcase_add_test(tc, test_stale);
 	tcase_add_test(tc, test_sync_directory);
 	tcase_add_test(tc, test_sync_duplicate_name);
+	tcase_add_test(tc, test_sync_read_only_empty);
 	tcase_add_test(tc, test_location_check);
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_keep_own);

@@ -128,7 +128,11 @@ out=$(SHARED_NETWORKS=$shared NODE_NAME=nA ns_exec "$a" "$PLUGIN" suggest \
 	--state-dir "$dir/state-nA" --resolv-conf "$dir/resolv.conf" 2>&1) || tl_fail "suggest: $out"
 grep -qx "10.0.3.0/24" <<<"$out" || tl_fail "suggest: $out"
 grep -qF "on node nB" <<<"$out" || tl_fail "suggest gives no reasons naming node nB: $out"
-tl_ok "check and suggest consider the other nodes"
+# They only read: the running plugin stays the only writer of nA.json.
+published_after() { [ "$(stat -c %Y "$shared/nA.json")" -gt "$1" ]; }
+wait_until 5 published_after "$(stat -c %Y "$shared/nA.json")" || tl_fail "node A stopped publishing"
+if log_has nA "another plugin publishes"; then tl_fail "the CLI looked like a namesake of node A"; fi
+tl_ok "check and suggest consider the other nodes (read only)"
 
 # Node B departs. Its document stays; once it is older than PEER_STALE_AFTER (by the
 # store's clock) it stops pinning 10.0.0.0/24.
