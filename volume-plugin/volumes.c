@@ -47,6 +47,13 @@ struct tstatus {
 	struct tstatus *next;
 };
 
+/* A volume removed here; a catalogue listing that started earlier may still show it. */
+struct tombstone {
+	char name[VOL_NAME_MAX + 1];
+	uint64_t epoch;
+	struct tombstone *next;
+};
+
 struct volumes {
 	struct settings cfg;
 	pthread_mutex_t lock;
@@ -54,6 +61,7 @@ struct volumes {
 	pthread_cond_t wake;	/* the refresher should run (CLOCK_MONOTONIC) */
 	struct vol *head;
 	struct tstatus *targets;
+	struct tombstone *tombstones;
 	uint64_t epoch;
 	unsigned int round;
 	bool stop, refresh_asked;
@@ -577,9 +585,16 @@ int volumes_remove(struct volumes *vs, const char *name, char *err, size_t errle
 	pthread_mutex_lock(&vs->lock);
 	set_idle(vs, v);
 	if (ret == 0) {
+		struct tombstone *t = calloc(1, sizeof(*t));
+
+		if (t) {
+			snprintf(t->name, sizeof(t->name), "%s", name);
+			t->epoch = ++vs->epoch;
+			t->next = vs->tombstones;
+			vs->tombstones = t;
+		}
 		vol_unlink(vs, v);
 		vol_free(v);
-		vs->epoch++;
 		save_locked(vs);
 	}
 	pthread_mutex_unlock(&vs->lock);
@@ -993,6 +1008,30 @@ static void remount_pass(struct volumes *vs)
 	pthread_mutex_unlock(&vs->lock);
 }
 
+static bool removed_since(const struct volumes *vs, const char *name, uint64_t epoch)
+{
+	for (const struct tombstone *t = vs->tombstones; t; t = t->next) {
+		if (t->epoch > epoch && strcmp(t->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Listings that start after epoch no longer show what was removed up to it. */
+static void prune_tombstones(struct volumes *vs, uint64_t epoch)
+{
+	struct tombstone **p = &vs->tombstones, *t;
+
+	while ((t = *p)) {
+		if (t->epoch <= epoch) {
+			*p = t->next;
+			free(t);
+		} else {
+			p = &t->next;
+		}
+	}
+}
+
 /* Merge a fresh catalogue listing into the table. Volumes changed locally since the
  * listing started (epoch) and busy ones are left alone. */
 static void merge_catalogue(struct volumes *vs, const struct catalogue_listing *cat,
@@ -1007,6 +1046,8 @@ static void merge_catalogue(struct volumes *vs, const struct catalogue_listing *
 
 		v = find(vs, d->name);
 		if (v && (v->busy || v->epoch > start_epoch))
+			continue;
+		if (!v && removed_since(vs, d->name, start_epoch))
 			continue;
 		if (!v) {
 			v = vol_add(vs, d->name);
@@ -1049,6 +1090,7 @@ static void merge_catalogue(struct volumes *vs, const struct catalogue_listing *
 		vol_free(v);
 		changed = true;
 	}
+	prune_tombstones(vs, start_epoch);
 	if (changed)
 		save_locked(vs);
 }
@@ -1249,6 +1291,7 @@ void volumes_close(struct volumes *vs)
 		vs->head = v->next;
 		vol_free(v);
 	}
+	prune_tombstones(vs, UINT64_MAX);
 	while ((t = vs->targets)) {
 		vs->targets = t->next;
 		free(t);

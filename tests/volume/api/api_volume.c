@@ -694,6 +694,54 @@ static void test_second_node(void)
 	   "definition on the export does not make it forget the volume");
 }
 
+struct racer {
+	struct plugin *p;
+	int failures;
+	char last_err[512];
+};
+
+static void *race_create(void *arg)
+{
+	struct racer *r = arg;
+	char body[128];
+
+	for (int i = 0; i < 5; i++) {
+		int st;
+		json_t *j;
+
+		snprintf(body, sizeof(body), "{\"Name\":\"race%d\",\"Opts\":{\"mode\":\"0755\"}}",
+			 i);
+		j = call(r->p, "/VolumeDriver.Create", body, &st);
+		if (st != 200) {
+			r->failures++;
+			snprintf(r->last_err, sizeof(r->last_err), "%s", err_of(j));
+		}
+		json_decref(j);
+	}
+	return NULL;
+}
+
+/* Both nodes create the same new volumes at the same moment (a stack starting tasks on
+ * every node): all succeed with one definition. */
+static void test_concurrent_create(void)
+{
+	struct racer r1 = {.p = &node1}, r2 = {.p = &node2};
+	pthread_t t1, t2;
+	char name[16];
+
+	CHECK(pthread_create(&t1, NULL, race_create, &r1) == 0, "thread");
+	CHECK(pthread_create(&t2, NULL, race_create, &r2) == 0, "thread");
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK(r1.failures == 0 && r2.failures == 0, "concurrent Create failed: %d/%d (%s%s)",
+	      r1.failures, r2.failures, r1.last_err, r2.last_err);
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "race%d", i);
+		CHECK(list_has(&node1, name) && list_has(&node2, name), "%s not listed", name);
+	}
+	ok("both nodes create the same 5 new volumes at the same moment: every Create succeeds");
+}
+
 static void test_remove(void)
 {
 	char p[1024], mp[512];
@@ -918,6 +966,7 @@ int main(void)
 	test_mount();
 	test_concurrent();
 	test_second_node();
+	test_concurrent_create();
 	test_remove();
 	test_restart();
 	test_outage();
