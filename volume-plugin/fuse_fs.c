@@ -14,9 +14,10 @@
  *   one connection and pays the lookup once. A handle remembers the generation of its
  *   connection: after a reconnect it is an orphan and the file is re-opened by path.
  * - Outages: nfs_backend bounds every call by the timeout and marks the connection broken
- *   on a transport error; conn_put closes it and the next user reconnects. While the server
- *   is down only one request at a time tries to reconnect; the others fail at once with
- *   EIO instead of queueing behind it. A request that fails at once on a connection that
+ *   on a transport error; conn_put closes it and the next user reconnects. For 1 s after a
+ *   transport error every request fails at once (hold-off), then while the server is still
+ *   down only one request at a time tries to reconnect; the others fail at once with EIO
+ *   instead of queueing behind it. A request that fails at once on a connection that
  *   was already dead (server restarted) is retried on a fresh connection.
  */
 #include <errno.h>
@@ -46,7 +47,7 @@
 #define VOLFS_IO_MAX (1024 * 1024)	/* FUSE max_write/max_read = libnfs/ganesha wtmax */
 #define VOLFS_RETRY_WINDOW_MS 1000	/* failures faster than this were dead sockets */
 #define VOLFS_WAKEUP_NAME "/.volfs-stop-wakeup"	/* see volfs_unmount */
-#define VOLFS_HOLDOFF_MS 1000		/* after a transport error, fail at once for this long */
+#define VOLFS_HOLDOFF_MS 1000		/* after a transport error, fail at once this long */
 
 struct volfs_conn {
 	struct nfsb *nb;	/* NULL: not connected (yet, or since an error) */
@@ -1064,7 +1065,8 @@ int volfs_unmount(struct volfs *v)
 		return 0;
 	dirfd = open(v->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* AT_STATX_DONT_SYNC: cached attributes, no request to the (maybe busy) session */
-	if (dirfd < 0 || statx(dirfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) != 0 ||
+	if (dirfd < 0 ||
+	    statx(dirfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) != 0 ||
 	    makedev(stx.stx_dev_major, stx.stx_dev_minor) != v->dev) {
 		/* not our file system there any more: nothing to send the wake-up through */
 		if (dirfd >= 0)

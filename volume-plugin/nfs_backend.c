@@ -42,7 +42,8 @@ struct nfsb {
 
 static atomic_uint tmp_counter;
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -137,6 +137,23 @@ echo server-side >"$exp/vol1/fromserver.txt"
 wait_until 3 grep -q server-side "$A/fromserver.txt" || tl_fail "file created on the server not seen"
 tl_ok "changes on the server are seen through the mount"
 
+# concurrency: parallel writers and readers share the connection pool
+pids=()
+for i in 1 2 3 4 5 6; do
+	(cp "$work/big.bin" "$A/par$i.bin" && cmp -s "$work/big.bin" "$A/par$i.bin") &
+	pids+=($!)
+done
+(for i in $(seq 1 200); do echo "$i" >"$A/d1/small$i"; done) &
+pids+=($!)
+for p in "${pids[@]}"; do wait "$p" || tl_fail "a parallel writer/reader failed"; done
+for i in 1 2 3 4 5 6; do
+	cmp -s "$work/big.bin" "$exp/vol1/par$i.bin" || tl_fail "parallel file $i differs on the server"
+	rm "$A/par$i.bin"
+done
+[ "$(ls "$exp/vol1/d1" | grep -c '^small')" = 200 ] || tl_fail "parallel small files"
+rm -f "$A"/d1/small*
+tl_ok "6 parallel 8 MiB writers+readers and 200 small files at once"
+
 # ---------------------------------------------------------------- second node
 mount_vol B vol1
 B=$MP_B

@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 		case 'n': o.pool_size = (unsigned int)num(optarg, "pool size"); break;
 		default:
 			fprintf(stderr, "usage: volfs_tool -m MP -s SERVER -e EXPORT [-p PORT] "
-				"[-P MNTPORT] [-d SUBDIR] [-t TIMEOUT] [-u UID] [-g GID] [-r] [-n POOL]\n");
+				"[-P MNTPORT] [-d SUBDIR] [-t TIMEOUT] [-u UID] [-g GID] "
+				"[-r] [-n POOL]\n");
 			return 2;
 		}
 	}
