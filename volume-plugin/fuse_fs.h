@@ -8,8 +8,11 @@
  * pool of NFS connections, so one slow NFS call never stalls the other requests. Requests
  * reach the server with the calling process's uid/gid, or with the volume's fixed uid/gid
  * (see struct volfs_opts). When the server dies or goes silent, every file operation fails
- * with EIO/ETIMEDOUT within the target's timeout instead of hanging; when it returns, the
- * same mount works again (connections are re-made, open files re-opened by path).
+ * with EIO/ETIMEDOUT within the target's timeout instead of hanging (for 1 s after such an
+ * error, at once); when it returns, the same mount works again (connections are re-made,
+ * open files re-opened by path). Caches: attributes and entries 1 s, no negative entries,
+ * page cache dropped on every open (other nodes write the same files). Data is sent to the
+ * server before write() returns; fsync() makes it durable (COMMIT); close() does not.
  *
  * Needs root (/dev/fuse is 0600 on the rig; allow_other is free for root).
  */
@@ -30,9 +33,11 @@ struct volfs_opts {
 	 * Fixed identity, or -1 for "the caller's" (fuse_get_context()). When uid is fixed,
 	 * every request uses it. When only the caller is used (uid == -1), requests carry the
 	 * caller's ids as they are (root is then squashed by a root_squash server).
-	 * Special case: a request from root (uid 0) on a volume with a fixed uid uses the
-	 * fixed ids: that is how Docker's copy of image data (done as root) lands in a fresh
-	 * volume under root_squash. Same for gid.
+	 * This includes root (uid 0): that is how Docker's copy of image data (done as root)
+	 * lands in a fresh volume under root_squash. On such a volume root's chown to other
+	 * ids is accepted and ignored (files stay the fixed owner's; Docker's copy-up chowns
+	 * to the image's owners and would fail otherwise). Same for gid. Supplementary groups
+	 * are not sent (AUTH_SYS carries uid and gid only).
 	 */
 	int uid;
 	int gid;
