@@ -37,7 +37,7 @@ struct volfs_opts {
 	 * lands in a fresh volume under root_squash. On such a volume root's chown to other
 	 * ids is accepted and ignored (files stay the fixed owner's; Docker's copy-up chowns
 	 * to the image's owners and would fail otherwise). Same for gid. Supplementary groups
-	 * are not sent (AUTH_SYS carries uid and gid only).
+	 * are not sent (our AUTH_SYS credentials carry uid and gid only).
 	 */
 	int uid;
 	int gid;
