@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>	/* before libnfs.h: it is not self-contained in 4.0 */
 #include <time.h>
 #include <unistd.h>
@@ -776,6 +777,7 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
 	const char *slash, *base;
 	struct nfsb_file *f = NULL;
 	size_t done = 0;
+	uint64_t rnd;
 	int ret, n;
 
 	ret = check_path(nb, path, err, errlen);
@@ -785,8 +787,15 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
 	base = slash ? slash + 1 : path;
 	if (*base == '\0')
 		return -EISDIR;
-	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld.%u", slash ? (int)(slash - path + 1) : 0,
-		     path, base, (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
+	/*
+	 * Unique across nodes too: a managed plugin is pid 1 on every node, so the pid alone
+	 * would make two nodes pick the same name (O_EXCL then fails on one of them).
+	 */
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld.%u.%016llx",
+		     slash ? (int)(slash - path + 1) : 0, path, base, (long)getpid(),
+		     atomic_fetch_add(&tmp_counter, 1), (unsigned long long)rnd);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	ret = nfsb_file_open(nb, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode, &f);

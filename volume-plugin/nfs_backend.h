@@ -118,8 +118,9 @@ int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gi
 int nfsb_read_file(struct nfsb *nb, const char *path, size_t maxlen, char **buf, size_t *len,
 		   char *err, size_t errlen);
 
-/* Replace path atomically: write "<dir>/.<name>.tmp.<pid>.<n>" with mode, fsync (COMMIT),
- * rename over path. Readers on any node see the old or the new content, never a part. */
+/* Replace path atomically: write "<dir>/.<name>.tmp.<pid>.<n>.<random>" (unique across
+ * nodes) with mode, fsync (COMMIT), rename over path. Readers on any node see the old or the
+ * new content, never a part. Concurrent writers: the last rename wins. */
 int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, size_t len,
 			   mode_t mode, char *err, size_t errlen);
 
