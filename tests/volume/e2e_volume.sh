@@ -74,6 +74,11 @@ got=$(dk n1 run --rm --init -v data1:/data bb:latest cat /data/f.txt)
 [ "$got" = written-by-1000 ] || tl_fail "second container read '$got'"
 [ "$(stat -c %u "$export_dir/data1/f.txt")" = 1000 ] || tl_fail "f.txt not owned by 1000 on the export"
 tl_ok "container as uid 1000 wrote data1/f.txt (owned 1000 on the export), another container read it"
+# The manifest binds /sys/devices/virtual/bdi so FUSE readahead can be raised (fuse_fs.c).
+if dk_plugin_log n1 "$VOL" 400 | grep -q 'cannot raise readahead'; then
+	tl_fail "the plugin could not raise the FUSE readahead (bdi mount in config.json?)"
+fi
+tl_ok "FUSE readahead raised inside the managed plugin"
 
 dk n1 volume create -d "$VOL" -o uid=376 -o gid=376 -o mode=0750 mpf >/dev/null
 dk n1 run --rm --init -v mpf:/share bb:latest sh -c 'echo as-root > /share/r.txt'
