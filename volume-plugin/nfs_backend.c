@@ -33,15 +33,29 @@ struct nfsb_file {
 	struct nfsb_file *next, *prev;	/* owner's list of open files */
 };
 
+struct mount_wait {
+	bool done;
+	int status;
+};
+
 struct nfsb {
 	struct nfs_context *nfs;
+	/*
+	 * The MOUNT callback's target. Not on the stack: when we give up on a MOUNT (deadline),
+	 * nfs_destroy_context() still calls the callback (RPC_STATUS_CANCEL) later.
+	 */
+	struct mount_wait mw;
 	struct nfsb_target target;
 	bool broken;
+	bool poisoned;			/* requests left pending: never destroy (see nb_ret) */
+	struct nfsb *next_poisoned;	/* poisoned list, keeps them reachable */
 	struct nfsb_file *files;	/* open files, closed by nfsb_close() */
 	char errbuf[NFSB_SERVER_MAX + 64];	/* our own messages (e.g. connect timeout) */
 };
 
 static atomic_uint tmp_counter;
+static pthread_mutex_t poisoned_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nfsb *poisoned_list;
 
 static int errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -106,11 +120,6 @@ int nfsb_target_url(const struct nfsb_target *t, char *buf, size_t buflen)
 
 /* ---- connections ---- */
 
-struct mount_wait {
-	bool done;
-	int status;
-};
-
 static void mount_cb(int status, struct nfs_context *nfs, void *data, void *private_data)
 {
 	struct mount_wait *w = private_data;
@@ -134,16 +143,17 @@ static int64_t now_ms(void)
  * (nfs.md 5.3), tcp-syncnt=1 bounds it to ~3 s; this bounds it to the volume's timeout.
  */
 static int mount_with_deadline(struct nfs_context *nfs, const char *server, const char *path,
-			       int timeout_ms, const char **why)
+			       int timeout_ms, struct mount_wait *w, const char **why)
 {
-	struct mount_wait w = { false, 0 };
 	int64_t deadline = now_ms() + timeout_ms;
 
-	if (nfs_mount_async(nfs, server, path, mount_cb, &w) != 0) {
+	w->done = false;
+	w->status = 0;
+	if (nfs_mount_async(nfs, server, path, mount_cb, w) != 0) {
 		*why = nfs_get_error(nfs);
 		return -EIO;
 	}
-	while (!w.done) {
+	while (!w->done) {
 		struct pollfd pfd = { .fd = nfs_get_fd(nfs), .events = 0 };
 		int64_t left = deadline - now_ms();
 		int rc;
@@ -163,9 +173,9 @@ static int mount_with_deadline(struct nfs_context *nfs, const char *server, cons
 			return -EIO;
 		}
 	}
-	if (w.status != 0)
+	if (w->status != 0)
 		*why = nfs_get_error(nfs);
-	return w.status;
+	return w->status;
 }
 
 int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out,
@@ -218,7 +228,7 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 	/* FUSE and our callers pass final modes: never apply a second umask */
 	nfs_umask(nb->nfs, 0);
 	ret = mount_with_deadline(nb->nfs, u->server, u->path,
-				  (int)(t->timeout_s ? t->timeout_s : 1) * 1000, &why);
+				  (int)(t->timeout_s ? t->timeout_s : 1) * 1000, &nb->mw, &why);
 	if (ret < 0) {
 		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
 		     t->export, why ? why : "?", errtext(ret, eb, sizeof(eb)));
@@ -240,18 +250,35 @@ out_free:
 void nfsb_close(struct nfsb *nb)
 {
 	struct nfsb_file *f;
+	int fd;
 
 	if (nb == NULL)
 		return;
 	/* Orphan the open files: their wrappers stay with their owners (see the header). */
 	for (f = nb->files; f != NULL; f = f->next) {
+		/* NFSv3 close only frees the handle: fine on a poisoned context too */
 		if (f->fh != NULL)
 			nfs_close(nb->nfs, f->fh);
 		f->fh = NULL;
 		f->owner = NULL;
 	}
-	nfs_destroy_context(nb->nfs);
-	free(nb);
+	if (!nb->poisoned) {
+		nfs_destroy_context(nb->nfs);
+		free(nb);
+		return;
+	}
+	/*
+	 * Destroying it would run the pending requests' callbacks, which write into the stack
+	 * frames of sync calls that returned long ago. Close its socket and keep the rest (a
+	 * few KB per connection broken this way, i.e. per server crash or reset).
+	 */
+	fd = nfs_get_fd(nb->nfs);
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&poisoned_lock);
+	nb->next_poisoned = poisoned_list;
+	poisoned_list = nb;
+	pthread_mutex_unlock(&poisoned_lock);
 }
 
 void nfsb_set_identity(struct nfsb *nb, uid_t uid, gid_t gid)
@@ -307,6 +334,15 @@ static int nb_ret(struct nfsb *nb, int rc)
 	case -ENOTCONN:
 	case -ETIMEDOUT:
 		nb->broken = true;
+		/*
+		 * libnfs 4.0's sync wrappers give up on "nfs_service failed" (socket error,
+		 * autoreconnect=0) or "Poll failed" with their request still queued; its
+		 * callback data was on the wrapper's stack. nfs_destroy_context() would call it.
+		 */
+		if (nfs_get_error(nb->nfs) != NULL &&
+		    (strstr(nfs_get_error(nb->nfs), "nfs_service failed") != NULL ||
+		     strstr(nfs_get_error(nb->nfs), "Poll failed") != NULL))
+			nb->poisoned = true;
 		if (rc == -EFAULT || rc == -ENOMEM)
 			return -EIO;
 		return rc;
