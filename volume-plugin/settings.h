@@ -9,7 +9,7 @@
  *   NFS_VERSION       3 (4 is refused: Debian's libnfs 4.0 cannot write over v4)   3
  *   NFS_PORT          NFS port, 0 = ask the server's portmapper         default 0
  *   NFS_MOUNT_PORT    MOUNT port, 0 = ask the server's portmapper       default 0
- *   NFS_TIMEOUT       seconds before an NFS call or connect fails, 1-25 default 5
+ *   NFS_TIMEOUT       seconds before an NFS call or connect fails, 1-20 default 5
  *   REFRESH_INTERVAL  seconds between background catalogue/server checks, 1-3600   10
  *   LOG_LEVEL         error|warn|info|debug                             default info
  *   STATE_DIR         local state (mounts, catalogue copy)              default /state
@@ -36,7 +36,7 @@
 
 #define SETTINGS_PATH_LEN 1024
 #define SETTINGS_NAME_LEN 256
-#define SETTINGS_MAX_TIMEOUT 25 /* Docker gives up after 30 s: stay well below */
+#define SETTINGS_MAX_TIMEOUT 20 /* Docker gives up after 30 s: connect + one call must fit */
 
 #define SETTINGS_DEFAULT_STATE_DIR "/state"
 #define SETTINGS_DEFAULT_MOUNT_ROOT "/mnt/volumes"
