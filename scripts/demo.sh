@@ -116,7 +116,7 @@ up() {
 	# Docker does not create a plugin's bind-mount source: enable would fail without it.
 	mkdir -p "$DEMO_DIR/state/nfs-volume" "$DEMO_DIR/state/ipam"
 	dk_plugin_install "$DEMO_DIR/docker" openmpf/nfs-volume:latest "$DEMO_DIR/plugins/nfs-volume" \
-		NFS_SERVER=127.0.0.1 NFS_EXPORT=/export NFS_PORT=12049 NFS_MOUNT_PORT=12050 \
+		NFS_SERVER=127.0.0.1 NFS_EXPORT=/export NFS_PORT=12049 NFS_MOUNT_PORT=12050 DEFAULT_UID=376 DEFAULT_GID=376 \
 		state.source="$DEMO_DIR/state/nfs-volume"
 	dk_plugin_install "$DEMO_DIR/docker" openmpf/ipam:latest "$DEMO_DIR/plugins/ipam" \
 		state.source="$DEMO_DIR/state/ipam"
