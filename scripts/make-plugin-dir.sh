@@ -90,7 +90,7 @@ done < <(LC_ALL=C ldd "$bin" 2>/dev/null | awk '/=> \//{print $3} /^[[:space:]]+
 # glibc dlopen()s libgcc_s.so.1 (never listed by ldd) for pthread_cancel/pthread_exit and
 # for unwinding: without it a threaded plugin (libfuse's worker threads) aborts with
 # "libgcc_s.so.1 must be installed for pthread_cancel to work". Take it from libc's dir.
-libc=$(LC_ALL=C ldd "$bin" 2>/dev/null | awk '/libc\.so\.6 => \//{print $3}')
+libc=$( (LC_ALL=C ldd "$bin" 2>/dev/null || true) | awk '/libc\.so\.6 => \//{print $3}')
 if [ -n "$libc" ] && [ -e "$(dirname "$libc")/libgcc_s.so.1" ]; then
 	put "$(dirname "$libc")/libgcc_s.so.1" "$(dirname "$libc")/libgcc_s.so.1" 0755
 fi

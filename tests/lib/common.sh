@@ -23,6 +23,9 @@ _TL_COMMON_SH=1
 TL_CLEANUPS=()     # commands run at exit, LIFO
 TL_FAIL_HOOKS=()   # commands run at exit when the status is neither 0 nor 77
 TL_STATUS=0        # exit status seen by the hooks
+# Directories made by tl_tmpdir. It is usually called as d=$(tl_tmpdir x), in a subshell
+# whose tl_defer would be lost, so the list lives in a file ($$ is the same in subshells).
+TL_TMPLIST=/tmp/.tl-tmpdirs.$$
 
 # tl_log MSG... : timestamped progress line on stderr
 tl_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
@@ -61,6 +64,13 @@ _tl_exit() {
 	for ((i = ${#TL_CLEANUPS[@]} - 1; i >= 0; i--)); do
 		eval "${TL_CLEANUPS[i]}"
 	done
+	if [ -f "$TL_TMPLIST" ]; then
+		local d
+		while read -r d; do
+			if [ "${TL_KEEP:-0}" = 1 ]; then echo "kept $d" >&2; else rm -rf "$d"; fi
+		done <"$TL_TMPLIST"
+		rm -f "$TL_TMPLIST"
+	fi
 	exit "$TL_STATUS"
 }
 trap _tl_exit EXIT
@@ -151,11 +161,7 @@ wait_until() {
 tl_tmpdir() {
 	local d
 	d=$(mktemp -d "/tmp/$1.XXXXXX")
-	if [ "${TL_KEEP:-0}" != 1 ]; then
-		tl_defer "rm -rf '$d'"
-	else
-		tl_defer "echo 'kept $d' >&2"
-	fi
+	echo "$d" >>"$TL_TMPLIST"
 	echo "$d"
 }
 
