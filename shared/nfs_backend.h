@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nfs_backend: every NFS call of the volume plugin, over libnfs 4.0 (NFSv3, user space).
+ * nfs_backend: every NFS call of both plugins (the volume plugin's data and catalogue, the
+ * IPAM plugin's shared host-network documents), over libnfs 4.0 (NFSv3, user space).
  * This module is the only one that includes libnfs; everything else sees a struct nfsb
  * (one libnfs context = one TCP connection + one MOUNT of the export) and plain POSIX types
  * (struct stat, struct statvfs, -errno).
@@ -23,8 +24,8 @@
  * with (err, errlen) also write a one-line message for users into err, naming server and
  * export, e.g. "NFS server 10.0.0.5 export /srv/nfs: mount failed: ...". err may be NULL.
  */
-#ifndef VOLUME_NFS_BACKEND_H
-#define VOLUME_NFS_BACKEND_H
+#ifndef SHARED_NFS_BACKEND_H
+#define SHARED_NFS_BACKEND_H
 
 #include <stdbool.h>
 #include <stddef.h>
