@@ -189,15 +189,15 @@ static double fuse_small(struct bench *b, const char *dir)
 static void usage(void)
 {
 	fprintf(stderr, "usage: volume_bench -s SERVER -e EXPORT [-p NFS_PORT] [-P MOUNT_PORT] "
-		"-d SUBDIR -m MOUNTPOINT [-S SEQ_MIB] [-n FILES] [-r RUNS]\n");
+			"-d SUBDIR -m MOUNTPOINT [-S SEQ_MIB] [-n FILES] [-r RUNS]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .t = { .version = 3, .timeout_s = 30 }, .seq_mib = 256,
-			   .files = 2000, .runs = 3 };
-	struct volfs_opts o = { .uid = -1, .gid = -1, .allow_other = true, .fsname = "volbench" };
+	struct bench b = {
+		.t = {.version = 3, .timeout_s = 30}, .seq_mib = 256, .files = 2000, .runs = 3};
+	struct volfs_opts o = {.uid = -1, .gid = -1, .allow_other = true, .fsname = "volbench"};
 	double rw[MAX_RUNS], rr[MAX_RUNS], rs[MAX_RUNS], fw[MAX_RUNS], fr[MAX_RUNS], fs[MAX_RUNS];
 	char path[4096], err[512];
 	struct volfs *v = NULL;
@@ -208,16 +208,35 @@ int main(int argc, char **argv)
 	log_init("volume_bench", LOG_LEVEL_WARN);
 	while ((c = getopt(argc, argv, "s:e:p:P:d:m:S:n:r:")) != -1) {
 		switch (c) {
-		case 's': snprintf(b.t.server, sizeof(b.t.server), "%s", optarg); break;
-		case 'e': snprintf(b.t.export, sizeof(b.t.export), "%s", optarg); break;
-		case 'p': b.t.nfs_port = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'P': b.t.mount_port = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'd': b.subdir = optarg; break;
-		case 'm': b.mp = optarg; break;
-		case 'S': b.seq_mib = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'n': b.files = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'r': b.runs = (unsigned int)strtoul(optarg, NULL, 10); break;
-		default: usage();
+		case 's':
+			snprintf(b.t.server, sizeof(b.t.server), "%s", optarg);
+			break;
+		case 'e':
+			snprintf(b.t.export, sizeof(b.t.export), "%s", optarg);
+			break;
+		case 'p':
+			b.t.nfs_port = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			b.t.mount_port = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'd':
+			b.subdir = optarg;
+			break;
+		case 'm':
+			b.mp = optarg;
+			break;
+		case 'S':
+			b.seq_mib = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			b.files = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			b.runs = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (b.t.server[0] == '\0' || b.t.export[0] == '\0' || b.subdir == NULL || b.mp == NULL ||
@@ -258,9 +277,10 @@ int main(int argc, char **argv)
 		rs[run] = raw_small(&b, nb, path);
 		snprintf(path, sizeof(path), "%s/fuse-small", b.mp);
 		fs[run] = fuse_small(&b, path);
-		fprintf(stderr, "run %u: raw %.0f/%.0f MB/s %.0f files/s, fuse %.0f/%.0f MB/s "
-			"%.0f files/s\n", run + 1, rw[run], rr[run], rs[run], fw[run], fr[run],
-			fs[run]);
+		fprintf(stderr,
+			"run %u: raw %.0f/%.0f MB/s %.0f files/s, fuse %.0f/%.0f MB/s "
+			"%.0f files/s\n",
+			run + 1, rw[run], rr[run], rs[run], fw[run], fr[run], fs[run]);
 	}
 	{
 		double mrw = median(rw, b.runs), mrr = median(rr, b.runs), mrs = median(rs, b.runs);
@@ -269,11 +289,13 @@ int main(int argc, char **argv)
 		printf("server %s export %s, median of %u runs\n", b.t.server, b.t.export, b.runs);
 		printf("| test | raw libnfs | FUSE mount | FUSE/raw |\n|---|---|---|---|\n");
 		printf("| sequential write %u MiB (1 MiB calls + fsync) | %.0f MB/s | %.0f MB/s | "
-		       "%.2f |\n", b.seq_mib, mrw, mfw, mfw / mrw);
+		       "%.2f |\n",
+		       b.seq_mib, mrw, mfw, mfw / mrw);
 		printf("| sequential read %u MiB (1 MiB calls) | %.0f MB/s | %.0f MB/s | %.2f |\n",
 		       b.seq_mib, mrr, mfr, mfr / mrr);
 		printf("| %u x 4 KiB files create+write+close | %.0f files/s | %.0f files/s | "
-		       "%.2f |\n", b.files, mrs, mfs, mfs / mrs);
+		       "%.2f |\n",
+		       b.files, mrs, mfs, mfs / mrs);
 	}
 	volfs_unmount(v);
 	snprintf(path, sizeof(path), "%s/raw-small", b.subdir);

@@ -86,7 +86,8 @@ int cidr_parse(const char *text, int flags, struct cidr *out, char *err, size_t 
 	size_t alen;
 
 	if (!text || !*text) {
-		snprintf(err, errlen, "empty address: expected CIDR such as 10.1.0.0/24 or fd00::/64");
+		snprintf(err, errlen,
+			 "empty address: expected CIDR such as 10.1.0.0/24 or fd00::/64");
 		return -EINVAL;
 	}
 	slash = strchr(text, '/');
@@ -104,8 +105,9 @@ int cidr_parse(const char *text, int flags, struct cidr *out, char *err, size_t 
 
 	if (!slash) {
 		if (!(flags & CIDR_PARSE_ALLOW_BARE)) {
-			snprintf(err, errlen, "%s: prefix length missing: expected CIDR such as "
-					      "10.1.0.0/24 or fd00::/64",
+			snprintf(err, errlen,
+				 "%s: prefix length missing: expected CIDR such as "
+				 "10.1.0.0/24 or fd00::/64",
 				 text);
 			return -EINVAL;
 		}
@@ -132,8 +134,8 @@ int cidr_parse(const char *text, int flags, struct cidr *out, char *err, size_t 
 	*out = c;
 	return 0;
 bad_address:
-	snprintf(err, errlen, "%s: not an IP address: expected CIDR such as 10.1.0.0/24 or fd00::/64",
-		 text);
+	snprintf(err, errlen,
+		 "%s: not an IP address: expected CIDR such as 10.1.0.0/24 or fd00::/64", text);
 	return -EINVAL;
 bad_prefix:
 	snprintf(err, errlen, "%s: prefix length must be 0-%u", text, cidr_max_prefix(&c));

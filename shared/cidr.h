@@ -14,8 +14,8 @@
 typedef unsigned __int128 cidr_u128;
 
 struct cidr {
-	int family;	    /* AF_INET or AF_INET6 */
-	uint8_t addr[16];   /* network byte order; IPv4 uses the first 4 bytes */
+	int family;	     /* AF_INET or AF_INET6 */
+	uint8_t addr[16];    /* network byte order; IPv4 uses the first 4 bytes */
 	unsigned int prefix; /* 0-32 or 0-128 */
 };
 
@@ -23,8 +23,8 @@ struct cidr {
 #define CIDR_STRLEN 50
 
 enum cidr_parse_flags {
-	CIDR_PARSE_STRICT = 1,	    /* refuse host bits set ("10.0.0.1/24") */
-	CIDR_PARSE_ALLOW_BARE = 2,  /* accept "10.0.0.1" as /32 (/128) */
+	CIDR_PARSE_STRICT = 1,	   /* refuse host bits set ("10.0.0.1/24") */
+	CIDR_PARSE_ALLOW_BARE = 2, /* accept "10.0.0.1" as /32 (/128) */
 };
 
 /*

@@ -58,8 +58,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned int statu
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned int status,
-				  const char *msg)
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned int status, const char *msg)
 {
 	json_t *reply = json_pack("{s:s}", "Err", msg);
 	enum MHD_Result ret = send_json(conn, status, reply);
@@ -113,7 +112,8 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 	if (!reply)
 		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
 	if (reply_is_error(reply))
-		log_info("http: %s failed: %s", url, json_string_value(json_object_get(reply, "Err")));
+		log_info("http: %s failed: %s", url,
+			 json_string_value(json_object_get(reply, "Err")));
 	ret = send_json(conn, reply_is_error(reply) ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK,
 			reply);
 	json_decref(reply);
@@ -256,12 +256,11 @@ struct http_server *http_server_start(const char *sock_path, const struct http_r
 	fd = listen_unix(sock_path, err, errlen);
 	if (fd < 0)
 		goto out_free;
-	srv->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					    MHD_USE_ERROR_LOG,
-				    0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-				    on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300, MHD_OPTION_END);
+	srv->mhd = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300, MHD_OPTION_END);
 	if (!srv->mhd) {
 		snprintf(err, errlen, "cannot start HTTP server on %s", sock_path);
 		close(fd);

@@ -57,7 +57,7 @@ const char *log_level_name(enum log_level level)
 }
 
 __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, int errnum,
-							    const char *fmt, va_list ap)
+							   const char *fmt, va_list ap)
 {
 	char msg[2048];
 	char errbuf[128];
@@ -75,15 +75,15 @@ __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level,
 	}
 }
 
-#define LOG_FN(name, level, with_errno)                                                       \
-	void name(const char *fmt, ...)                                                       \
-	{                                                                                     \
-		int saved = errno;                                                            \
-		va_list ap;                                                                   \
-		va_start(ap, fmt);                                                            \
-		log_emit(level, with_errno ? saved : 0, fmt, ap);                             \
-		va_end(ap);                                                                   \
-		errno = saved;                                                                \
+#define LOG_FN(name, level, with_errno)                                                            \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_emit(level, with_errno ? saved : 0, fmt, ap);                                  \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
 	}
 
 LOG_FN(log_error, LOG_LEVEL_ERROR, 1)

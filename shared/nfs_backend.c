@@ -9,14 +9,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/time.h>	/* before libnfs.h: it is not self-contained in 4.0 */
+#include <sys/time.h> /* before libnfs.h: it is not self-contained in 4.0 */
 #include <time.h>
 #include <unistd.h>
 
@@ -28,9 +28,9 @@
 enum { NB_NF3REG = 1, NB_NF3DIR, NB_NF3BLK, NB_NF3CHR, NB_NF3LNK, NB_NF3SOCK, NB_NF3FIFO };
 
 struct nfsb_file {
-	struct nfsfh *fh;		/* NULL once orphaned by nfsb_close() */
-	struct nfsb *owner;		/* NULL once orphaned */
-	struct nfsb_file *next, *prev;	/* owner's list of open files */
+	struct nfsfh *fh;	       /* NULL once orphaned by nfsb_close() */
+	struct nfsb *owner;	       /* NULL once orphaned */
+	struct nfsb_file *next, *prev; /* owner's list of open files */
 };
 
 struct mount_wait {
@@ -47,10 +47,10 @@ struct nfsb {
 	struct mount_wait mw;
 	struct nfsb_target target;
 	bool broken;
-	bool poisoned;			/* requests left pending: never destroy (see nb_ret) */
-	struct nfsb *next_poisoned;	/* poisoned list, keeps them reachable */
-	struct nfsb_file *files;	/* open files, closed by nfsb_close() */
-	char errbuf[NFSB_SERVER_MAX + 64];	/* our own messages (e.g. connect timeout) */
+	bool poisoned;			   /* requests left pending: never destroy (see nb_ret) */
+	struct nfsb *next_poisoned;	   /* poisoned list, keeps them reachable */
+	struct nfsb_file *files;	   /* open files, closed by nfsb_close() */
+	char errbuf[NFSB_SERVER_MAX + 64]; /* our own messages (e.g. connect timeout) */
 };
 
 static atomic_uint tmp_counter;
@@ -90,8 +90,9 @@ int nfsb_version_supported(int version, char *err, size_t errlen)
 #ifdef LIBNFS_HAS_NFS4_WRITE
 		return 0;
 #else
-		errf(err, errlen, "NFS version 4 is not supported by this build: libnfs 4.0 cannot "
-			"write over NFSv4 (needs libnfs >= 5.0); accepted: 3");
+		errf(err, errlen,
+		     "NFS version 4 is not supported by this build: libnfs 4.0 cannot "
+		     "write over NFSv4 (needs libnfs >= 5.0); accepted: 3");
 		return -EPROTONOSUPPORT;
 #endif
 	}
@@ -154,7 +155,7 @@ static int mount_with_deadline(struct nfs_context *nfs, const char *server, cons
 		return -EIO;
 	}
 	while (!w->done) {
-		struct pollfd pfd = { .fd = nfs_get_fd(nfs), .events = 0 };
+		struct pollfd pfd = {.fd = nfs_get_fd(nfs), .events = 0};
 		int64_t left = deadline - now_ms();
 		int rc;
 
@@ -178,8 +179,8 @@ static int mount_with_deadline(struct nfs_context *nfs, const char *server, cons
 	return w->status;
 }
 
-int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out,
-		 char *err, size_t errlen)
+int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out, char *err,
+		 size_t errlen)
 {
 	char url[NFSB_SERVER_MAX + NFSB_EXPORT_MAX + 160];
 	struct nfs_url *u = NULL;
@@ -375,14 +376,22 @@ static void stat_from_nfs(struct stat *st, const struct nfs_stat_64 *s)
 static mode_t type_bits(uint32_t type)
 {
 	switch (type) {
-	case NB_NF3REG: return S_IFREG;
-	case NB_NF3DIR: return S_IFDIR;
-	case NB_NF3BLK: return S_IFBLK;
-	case NB_NF3CHR: return S_IFCHR;
-	case NB_NF3LNK: return S_IFLNK;
-	case NB_NF3SOCK: return S_IFSOCK;
-	case NB_NF3FIFO: return S_IFIFO;
-	default: return 0;
+	case NB_NF3REG:
+		return S_IFREG;
+	case NB_NF3DIR:
+		return S_IFDIR;
+	case NB_NF3BLK:
+		return S_IFBLK;
+	case NB_NF3CHR:
+		return S_IFCHR;
+	case NB_NF3LNK:
+		return S_IFLNK;
+	case NB_NF3SOCK:
+		return S_IFSOCK;
+	case NB_NF3FIFO:
+		return S_IFIFO;
+	default:
+		return 0;
 	}
 }
 
@@ -571,8 +580,7 @@ void nfsb_file_close(struct nfsb *nb, struct nfsb_file *f)
 	free(f);
 }
 
-ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t size,
-			off_t off)
+ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t size, off_t off)
 {
 	if (f->fh == NULL || f->owner != nb)
 		return -EBADF;
@@ -683,8 +691,8 @@ int nfsb_exists(struct nfsb *nb, const char *path, char *err, size_t errlen)
 	return 1;
 }
 
-static int mkdir_one(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid,
-		     char *err, size_t errlen)
+static int mkdir_one(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid, char *err,
+		     size_t errlen)
 {
 	struct stat st;
 	int ret;
@@ -692,8 +700,10 @@ static int mkdir_one(struct nfsb *nb, const char *path, mode_t mode, int uid, in
 	ret = nfsb_getattr(nb, path, &st);
 	if (ret == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			errf(err, errlen, "NFS server %s export %s: %s exists and is not a "
-			     "directory", nb->target.server, nb->target.export, path);
+			errf(err, errlen,
+			     "NFS server %s export %s: %s exists and is not a "
+			     "directory",
+			     nb->target.server, nb->target.export, path);
 			return -ENOTDIR;
 		}
 		return 0;
@@ -702,7 +712,7 @@ static int mkdir_one(struct nfsb *nb, const char *path, mode_t mode, int uid, in
 		return fail(nb, ret, "stat", path, err, errlen);
 	ret = nfsb_mkdir(nb, path, mode);
 	if (ret == -EEXIST)
-		return 0;	/* another node made it at the same time: adopt it */
+		return 0; /* another node made it at the same time: adopt it */
 	if (ret < 0)
 		return fail(nb, ret, "mkdir", path, err, errlen);
 	/* the server applies no umask, but set the mode anyway in case it did */
@@ -718,8 +728,8 @@ static int mkdir_one(struct nfsb *nb, const char *path, mode_t mode, int uid, in
 	return 0;
 }
 
-int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid,
-		 char *err, size_t errlen)
+int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid, char *err,
+		 size_t errlen)
 {
 	char buf[PATH_MAX];
 	size_t i, n;
@@ -734,12 +744,12 @@ int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gi
 	while (n > 1 && buf[n - 1] == '/')
 		buf[--n] = '\0';
 	if (n <= 1)
-		return 0;	/* the export root always exists */
+		return 0; /* the export root always exists */
 	for (i = 1; i <= n; i++) {
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		if (buf[i - 1] == '/')
-			continue;	/* "//" */
+			continue; /* "//" */
 		buf[i] = '\0';
 		ret = mkdir_one(nb, buf, mode, uid, gid, err, errlen);
 		if (i < n)
@@ -838,8 +848,8 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
 	if (ret < 0)
 		return fail(nb, ret, "create", tmp, err, errlen);
 	while (done < len) {
-		ssize_t w = nfsb_file_pwrite(nb, f, (const char *)buf + done, len - done,
-					     (off_t)done);
+		ssize_t w =
+			nfsb_file_pwrite(nb, f, (const char *)buf + done, len - done, (off_t)done);
 
 		if (w <= 0) {
 			ret = fail(nb, w < 0 ? (int)w : -EIO, "write", tmp, err, errlen);
@@ -868,8 +878,8 @@ out_unlink:
 	return ret;
 }
 
-int nfsb_list_dir(struct nfsb *nb, const char *path, nfsb_dir_fn fn, void *arg,
-		  char *err, size_t errlen)
+int nfsb_list_dir(struct nfsb *nb, const char *path, nfsb_dir_fn fn, void *arg, char *err,
+		  size_t errlen)
 {
 	struct nfsdir *dir = NULL;
 	struct nfsdirent *d;
@@ -922,7 +932,7 @@ static int collect_name(const char *name, const struct stat *st, void *arg)
 
 static int remove_rec(struct nfsb *nb, const char *path, int depth, char *err, size_t errlen)
 {
-	struct name_list l = { NULL, 0, 0 };
+	struct name_list l = {NULL, 0, 0};
 	char child[PATH_MAX];
 	struct stat st;
 	size_t i;
@@ -983,8 +993,7 @@ int nfsb_remove_tree(struct nfsb *nb, const char *path, char *err, size_t errlen
 	return remove_rec(nb, buf, 0, err, errlen);
 }
 
-int nfsb_statvfs(struct nfsb *nb, const char *path, struct statvfs *out, char *err,
-		 size_t errlen)
+int nfsb_statvfs(struct nfsb *nb, const char *path, struct statvfs *out, char *err, size_t errlen)
 {
 	struct nfs_statvfs_64 s;
 	int ret;

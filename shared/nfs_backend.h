@@ -40,16 +40,16 @@
 
 /* Where to connect. A plain value type: copy it freely. */
 struct nfsb_target {
-	char server[NFSB_SERVER_MAX];	/* host name or address */
-	char export[NFSB_EXPORT_MAX];	/* export path, e.g. "/export" */
-	unsigned int nfs_port;		/* 0 = ask the portmapper */
-	unsigned int mount_port;	/* 0 = ask the portmapper */
-	int version;			/* 3 (4 is refused, see nfsb_version_supported) */
-	unsigned int timeout_s;		/* per-call timeout, whole seconds, >= 1 */
+	char server[NFSB_SERVER_MAX]; /* host name or address */
+	char export[NFSB_EXPORT_MAX]; /* export path, e.g. "/export" */
+	unsigned int nfs_port;	      /* 0 = ask the portmapper */
+	unsigned int mount_port;      /* 0 = ask the portmapper */
+	int version;		      /* 3 (4 is refused, see nfsb_version_supported) */
+	unsigned int timeout_s;	      /* per-call timeout, whole seconds, >= 1 */
 };
 
-struct nfsb;		/* one connection (libnfs context), opaque */
-struct nfsb_file;	/* an open file on one struct nfsb, opaque */
+struct nfsb;	  /* one connection (libnfs context), opaque */
+struct nfsb_file; /* an open file on one struct nfsb, opaque */
 
 /*
  * Whether this build of libnfs can serve NFS version `version` (read AND write). 3: yes.
@@ -68,8 +68,8 @@ int nfsb_target_url(const struct nfsb_target *t, char *buf, size_t buflen);
  * t->timeout_s. On success *out is a new connection the caller frees with nfsb_close().
  * Returns 0, -EPROTONOSUPPORT (version), -ETIMEDOUT, -EIO, -EACCES (export refused), ...
  */
-int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out,
-		 char *err, size_t errlen);
+int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out, char *err,
+		 size_t errlen);
 
 /* Close a connection (NULL-safe). Files still open on it are closed and become orphans:
  * their struct nfsb_file stays with its owner, I/O on it returns -EBADF, and
@@ -111,8 +111,8 @@ int nfsb_exists(struct nfsb *nb, const char *path, char *err, size_t errlen);
  * current identity: needs root without root_squash or the server's consent). An existing
  * final directory is left as it is (adopted). -ENOTDIR if a component is not a directory.
  */
-int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid,
-		 char *err, size_t errlen);
+int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gid, char *err,
+		 size_t errlen);
 
 /* Read the whole file at path into a new NUL-terminated buffer (*buf, caller free()s),
  * *len = bytes without the NUL. -EFBIG if it is larger than maxlen. */
@@ -131,24 +131,23 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
  * returned. Order is the server's.
  */
 typedef int (*nfsb_dir_fn)(const char *name, const struct stat *st, void *arg);
-int nfsb_list_dir(struct nfsb *nb, const char *path, nfsb_dir_fn fn, void *arg,
-		  char *err, size_t errlen);
+int nfsb_list_dir(struct nfsb *nb, const char *path, nfsb_dir_fn fn, void *arg, char *err,
+		  size_t errlen);
 
 /* rm -rf path (files, symlinks, directories; never follows symlinks). Missing: 0.
  * Refuses the export root ("/" or "") with -EINVAL. */
 int nfsb_remove_tree(struct nfsb *nb, const char *path, char *err, size_t errlen);
 
 /* Capacity and use of the file system holding path (FSSTAT). */
-int nfsb_statvfs(struct nfsb *nb, const char *path, struct statvfs *out, char *err,
-		 size_t errlen);
+int nfsb_statvfs(struct nfsb *nb, const char *path, struct statvfs *out, char *err, size_t errlen);
 
 /* rename(2) on the export; replaces `to` if it exists. */
 int nfsb_rename(struct nfsb *nb, const char *from, const char *to, char *err, size_t errlen);
 
 /* ---- file-system calls (used by fuse_fs.c; no message buffer, see nfsb_last_error) ---- */
 
-int nfsb_getattr(struct nfsb *nb, const char *path, struct stat *st);	/* lstat */
-int nfsb_access(struct nfsb *nb, const char *path, int mask);		/* access(2) */
+int nfsb_getattr(struct nfsb *nb, const char *path, struct stat *st); /* lstat */
+int nfsb_access(struct nfsb *nb, const char *path, int mask);	      /* access(2) */
 int nfsb_mkdir(struct nfsb *nb, const char *path, mode_t mode);
 int nfsb_rmdir(struct nfsb *nb, const char *path);
 int nfsb_unlink(struct nfsb *nb, const char *path);
@@ -176,11 +175,10 @@ int nfsb_file_open(struct nfsb *nb, const char *path, int flags, mode_t mode,
 void nfsb_file_close(struct nfsb *nb, struct nfsb_file *f);
 /* pread/pwrite of any size (libnfs cuts at the server's rtmax/wtmax, 1 MiB on ganesha).
  * Return bytes done or -errno. */
-ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t size,
-			off_t off);
+ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t size, off_t off);
 ssize_t nfsb_file_pwrite(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
 			 off_t off);
-int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f);	/* COMMIT */
+int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f); /* COMMIT */
 int nfsb_file_truncate(struct nfsb *nb, struct nfsb_file *f, off_t size);
 int nfsb_file_getattr(struct nfsb *nb, struct nfsb_file *f, struct stat *st);
 

@@ -44,48 +44,48 @@
 
 #define VOLFS_POOL_DEFAULT 4
 #define VOLFS_POOL_MAX 16
-#define VOLFS_IO_MAX (1024 * 1024)	/* FUSE max_write/max_read = libnfs/ganesha wtmax */
-#define VOLFS_RETRY_WINDOW_MS 1000	/* failures faster than this were dead sockets */
-#define VOLFS_WAKEUP_NAME "/.volfs-stop-wakeup"	/* see volfs_unmount */
-#define VOLFS_HOLDOFF_MS 1000		/* after a transport error, fail at once this long */
+#define VOLFS_IO_MAX (1024 * 1024)		/* FUSE max_write/max_read = libnfs/ganesha wtmax */
+#define VOLFS_RETRY_WINDOW_MS 1000		/* failures faster than this were dead sockets */
+#define VOLFS_WAKEUP_NAME "/.volfs-stop-wakeup" /* see volfs_unmount */
+#define VOLFS_HOLDOFF_MS 1000 /* after a transport error, fail at once this long */
 
 struct volfs_conn {
-	struct nfsb *nb;	/* NULL: not connected (yet, or since an error) */
-	unsigned int gen;	/* bumped on every new nb: older file handles are orphans */
+	struct nfsb *nb;  /* NULL: not connected (yet, or since an error) */
+	unsigned int gen; /* bumped on every new nb: older file handles are orphans */
 	bool busy;
 };
 
 struct volfs {
 	char *mountpoint;
-	char *root;			/* "/subdir" inside the export, "" for the export root */
+	char *root; /* "/subdir" inside the export, "" for the export root */
 	char *fsname;
 	struct nfsb_target target;
 	struct volfs_opts opts;
 	unsigned int pool_size;
 
-	pthread_mutex_t lock;		/* everything below */
-	pthread_cond_t cond;		/* a connection became free */
+	pthread_mutex_t lock; /* everything below */
+	pthread_cond_t cond;  /* a connection became free */
 	struct volfs_conn conns[VOLFS_POOL_MAX];
-	bool down;			/* last connect or call hit a transport error */
-	bool connecting;		/* a reconnect attempt is running while down */
-	int64_t down_ms;		/* monotonic time of the last transport error */
+	bool down;	 /* last connect or call hit a transport error */
+	bool connecting; /* a reconnect attempt is running while down */
+	int64_t down_ms; /* monotonic time of the last transport error */
 	struct volfs_status st;
-	struct volfs_file *files;	/* open files, freed by volfs_free if never released */
+	struct volfs_file *files; /* open files, freed by volfs_free if never released */
 
 	struct fuse *fuse;
 	pthread_t loop_thread;
 	bool loop_started;
 	atomic_bool loop_running;
-	atomic_bool stopping;		/* volfs_unmount is waking the session to end it */
-	int wake_fd;			/* directory fd on the mount, for the wake-up */
-	dev_t dev;			/* of the mounted file system, for the fusectl abort */
+	atomic_bool stopping; /* volfs_unmount is waking the session to end it */
+	int wake_fd;	      /* directory fd on the mount, for the wake-up */
+	dev_t dev;	      /* of the mounted file system, for the fusectl abort */
 };
 
 /* Per-open state, in fi->fh. fh[i]/gen[i] are only touched while holding conns[i]. */
 struct volfs_file {
-	struct volfs_file *next, *prev;	/* v->files, under v->lock */
+	struct volfs_file *next, *prev; /* v->files, under v->lock */
 	int flags;
-	atomic_int last;		/* connection used last, -1 = none */
+	atomic_int last; /* connection used last, -1 = none */
 	struct nfsb_file *fh[VOLFS_POOL_MAX];
 	unsigned int gen[VOLFS_POOL_MAX];
 };
@@ -260,25 +260,25 @@ static void conn_put(struct volfs *v, int idx)
  * result. Retries while a call fails with a transport error almost at once: that is a
  * connection found dead (e.g. the server restarted), and a fresh one will do.
  */
-#define VOLFS_RUN(v, prefer, expr)                                                           \
-	({                                                                                   \
-		int64_t t0_ = now_ms();                                                      \
-		unsigned int try_ = 0;                                                       \
-		long r_;                                                                     \
-		for (;;) {                                                                   \
-			int ci_ = conn_get((v), (prefer), try_ > 0);                         \
-			if (ci_ < 0) {                                                       \
-				r_ = ci_;                                                    \
-				break;                                                       \
-			}                                                                    \
-			struct nfsb *nb = (v)->conns[ci_].nb;                                \
-			r_ = (expr);                                                         \
-			conn_put((v), ci_);                                                  \
+#define VOLFS_RUN(v, prefer, expr)                                                                 \
+	({                                                                                         \
+		int64_t t0_ = now_ms();                                                            \
+		unsigned int try_ = 0;                                                             \
+		long r_;                                                                           \
+		for (;;) {                                                                         \
+			int ci_ = conn_get((v), (prefer), try_ > 0);                               \
+			if (ci_ < 0) {                                                             \
+				r_ = ci_;                                                          \
+				break;                                                             \
+			}                                                                          \
+			struct nfsb *nb = (v)->conns[ci_].nb;                                      \
+			r_ = (expr);                                                               \
+			conn_put((v), ci_);                                                        \
 			if (!(r_ < 0 && is_transport_error((int)r_) && ++try_ <= (v)->pool_size && \
-			      now_ms() - t0_ < VOLFS_RETRY_WINDOW_MS))                       \
-				break;                                                       \
-		}                                                                            \
-		r_;                                                                          \
+			      now_ms() - t0_ < VOLFS_RETRY_WINDOW_MS))                             \
+				break;                                                             \
+		}                                                                                  \
+		r_;                                                                                \
 	})
 
 /* ---- paths ---- */
@@ -296,12 +296,12 @@ static int full_path(const struct volfs *v, const char *path, char *buf, size_t 
 	return 0;
 }
 
-#define FULL(var, path)                                                                      \
-	char var[PATH_MAX];                                                                  \
-	do {                                                                                 \
-		int e_ = full_path(v, (path), var, sizeof(var));                             \
-		if (e_ < 0)                                                                  \
-			return e_;                                                           \
+#define FULL(var, path)                                                                            \
+	char var[PATH_MAX];                                                                        \
+	do {                                                                                       \
+		int e_ = full_path(v, (path), var, sizeof(var));                                   \
+		if (e_ < 0)                                                                        \
+			return e_;                                                                 \
 	} while (0)
 
 /* ---- open files ---- */
@@ -321,7 +321,7 @@ static int file_on(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *
 		*out = vf->fh[ci];
 		return 0;
 	}
-	nfsb_file_close(nb, vf->fh[ci]);	/* an orphan from an older connection */
+	nfsb_file_close(nb, vf->fh[ci]); /* an orphan from an older connection */
 	vf->fh[ci] = NULL;
 	/* re-open: no O_CREAT/O_EXCL/O_TRUNC, those happened at the first open */
 	ret = nfsb_file_open(nb, full, vf->flags & (O_ACCMODE | O_SYNC), 0, &vf->fh[ci]);
@@ -593,15 +593,15 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	vf->flags = fi->flags;
 	atomic_store(&vf->last, -1);
 	ret = VOLFS_RUN(v, -1, ({
-		int r2_ = nfsb_file_open(nb, full,
-					 create ? (fi->flags | O_CREAT) : fi->flags, mode,
-					 &vf->fh[ci_]);
-		if (r2_ == 0) {
-			vf->gen[ci_] = v->conns[ci_].gen;
-			atomic_store(&vf->last, ci_);
-		}
-		r2_;
-	}));
+				int r2_ = nfsb_file_open(nb, full,
+							 create ? (fi->flags | O_CREAT) : fi->flags,
+							 mode, &vf->fh[ci_]);
+				if (r2_ == 0) {
+					vf->gen[ci_] = v->conns[ci_].gen;
+					atomic_store(&vf->last, ci_);
+				}
+				r2_;
+			}));
 	if (ret < 0) {
 		free(vf);
 		return (int)ret;
@@ -625,8 +625,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return open_common(path, fi, true, mode);
 }
 
-static int op_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct volfs *v = vol();
 	struct volfs_file *vf = vfile(fi);
@@ -711,7 +710,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct volfs *v = vol();
-	struct fill_ctx fc = { buf, filler };
+	struct fill_ctx fc = {buf, filler};
 	struct stat dst;
 	long ret;
 	FULL(full, path);
@@ -740,7 +739,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->kernel_cache = 0;
 	cfg->auto_cache = 0;
-	cfg->nullpath_ok = 0;	/* we need paths: they are how files are re-opened */
+	cfg->nullpath_ok = 0; /* we need paths: they are how files are re-opened */
 	cfg->hard_remove = 0;
 	/* 1 MiB requests go to nfs_pread/nfs_pwrite whole (ganesha's rtmax/wtmax) */
 	conn->max_write = VOLFS_IO_MAX;
@@ -905,7 +904,7 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		const struct volfs_opts *opts, struct volfs **out, char *err, size_t errlen)
 {
 	char optbuf[512];
-	char *argv[] = { "volfs", "-o", optbuf, NULL };
+	char *argv[] = {"volfs", "-o", optbuf, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct volfs *v = NULL;
 	struct stat st;
@@ -968,8 +967,10 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		goto out_free;
 	}
 	if (fuse_mount(v->fuse, mountpoint) != 0) {
-		snprintf(err, errlen, "volume %s: FUSE mount failed (is /dev/fuse there, and are "
-			 "we root with CAP_SYS_ADMIN?)", mountpoint);
+		snprintf(err, errlen,
+			 "volume %s: FUSE mount failed (is /dev/fuse there, and are "
+			 "we root with CAP_SYS_ADMIN?)",
+			 mountpoint);
 		ret = -EIO;
 		goto out_destroy;
 	}
@@ -1079,7 +1080,7 @@ int volfs_unmount(struct volfs *v)
 	if (umount2(v->mountpoint, MNT_DETACH) != 0) {
 		ret = -errno;
 		if (ret == -EINVAL || ret == -ENOENT)
-			ret = 0;	/* unmounted from outside already */
+			ret = 0; /* unmounted from outside already */
 		else
 			log_warnx("volume %s: unmount: %s", v->mountpoint,
 				  strerror_r(-ret, eb, sizeof(eb)));
@@ -1108,7 +1109,7 @@ int volfs_unmount(struct volfs *v)
 			pthread_detach(v->loop_thread);
 			if (waker)
 				pthread_detach(wake_thread);
-			return -EBUSY;	/* dirfd stays open: the waker may still use it */
+			return -EBUSY; /* dirfd stays open: the waker may still use it */
 		}
 	}
 	fuse_exit(v->fuse);
@@ -1119,7 +1120,7 @@ int volfs_unmount(struct volfs *v)
 	abort_connection(v);
 	fuse_unmount(v->fuse);
 	if (waker)
-		pthread_join(wake_thread, NULL);	/* the connection is aborted: it returned */
+		pthread_join(wake_thread, NULL); /* the connection is aborted: it returned */
 	if (dirfd >= 0)
 		close(dirfd);
 	fuse_destroy(v->fuse);
@@ -1135,7 +1136,7 @@ bool volfs_is_alive(const struct volfs *v)
 
 void volfs_get_status(const struct volfs *v, struct volfs_status *st)
 {
-	struct volfs *mv = (struct volfs *)v;	/* the lock is not part of the value */
+	struct volfs *mv = (struct volfs *)v; /* the lock is not part of the value */
 
 	pthread_mutex_lock(&mv->lock);
 	*st = v->st;

@@ -26,7 +26,7 @@
 
 #include "nfs_backend.h"
 
-struct volfs;	/* one mounted volume, opaque */
+struct volfs; /* one mounted volume, opaque */
 
 struct volfs_opts {
 	/*
@@ -43,7 +43,7 @@ struct volfs_opts {
 	int gid;
 	bool readonly;		/* mount read-only (ro); writes get EROFS from the kernel */
 	bool allow_other;	/* let every uid use the mount (containers need it) */
-	unsigned int pool_size;	/* NFS connections per volume; 0 = default (4), max 16 */
+	unsigned int pool_size; /* NFS connections per volume; 0 = default (4), max 16 */
 	const char *fsname;	/* shown in /proc/mounts as source, may be NULL ("nfsvol") */
 };
 
@@ -75,11 +75,11 @@ bool volfs_is_alive(const struct volfs *v);
 
 /* What the mount knows about its server, without asking it (never blocks on NFS). */
 struct volfs_status {
-	bool reachable;			/* last NFS call or connect succeeded */
-	time_t last_ok;			/* time of the last successful NFS call, 0 = never */
-	time_t last_error;		/* time of the last transport error, 0 = never */
-	char last_error_msg[256];	/* its text, "" if none */
-	uint64_t reconnects;		/* connections re-made after errors */
+	bool reachable;		  /* last NFS call or connect succeeded */
+	time_t last_ok;		  /* time of the last successful NFS call, 0 = never */
+	time_t last_error;	  /* time of the last transport error, 0 = never */
+	char last_error_msg[256]; /* its text, "" if none */
+	uint64_t reconnects;	  /* connections re-made after errors */
 };
 void volfs_get_status(const struct volfs *v, struct volfs_status *st);
 

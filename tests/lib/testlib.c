@@ -96,7 +96,8 @@ bool tl_wait_until(int timeout_ms, pid_t watch_pid, tl_probe_fn probe, void *arg
 		if (probe(arg))
 			return true;
 		if (watch_pid > 0 && !tl_alive(watch_pid, NULL)) {
-			fprintf(stderr, "tl_wait_until: watched process %d exited\n", (int)watch_pid);
+			fprintf(stderr, "tl_wait_until: watched process %d exited\n",
+				(int)watch_pid);
 			return false;
 		}
 		if (now_ms() >= deadline)

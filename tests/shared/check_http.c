@@ -58,7 +58,8 @@ START_TEST(test_echo_empty_and_body)
 	json_decref(j);
 	j = tl_call(sock, "/Test.Echo", "{\"Name\":\"x\",\"Opts\":null}\n", &status);
 	ck_assert_int_eq(status, 200);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "Echo"), "Name")), "x");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "Echo"), "Name")),
+			 "x");
 	json_decref(j);
 }
 END_TEST
@@ -72,7 +73,8 @@ START_TEST(test_errors)
 
 	j = tl_call(sock, "/Test.Echo", "{\"Name\":", &status);
 	ck_assert_int_eq(status, 500);
-	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "Err")), "malformed JSON"));
+	ck_assert_ptr_nonnull(
+		strstr(json_string_value(json_object_get(j, "Err")), "malformed JSON"));
 	json_decref(j);
 	j = tl_call(sock, "/Test.Echo", "\"str\"", &status);
 	ck_assert_int_eq(status, 500);
@@ -85,7 +87,8 @@ START_TEST(test_errors)
 	json_decref(j);
 	j = tl_call(sock, "/Nope.Method", "{}", &status);
 	ck_assert_int_eq(status, 404);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")), "unknown endpoint /Nope.Method");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")),
+			 "unknown endpoint /Nope.Method");
 	json_decref(j);
 	status = tl_http_raw(sock, get, strlen(get), &resp);
 	ck_assert_int_eq(status, 405);

@@ -15,8 +15,7 @@
 #include "log.h"
 #include "testlib.h"
 
-static struct cidr P(const char *s)
-{
+static struct cidr P(const char *s) {
 	struct cidr c;
 	char err[256];
 
@@ -125,11 +124,13 @@ START_TEST(test_cidr_u128_roundtrip)
 
 	ck_assert(cidr_to_u128(&c) == 0x0a010203u);
 	r = cidr_from_u128(AF_INET, cidr_to_u128(&c) + 1, 24);
-	ck_assert(cidr_equal(&r, &(struct cidr){.family = AF_INET, .addr = {10, 1, 2, 4}, .prefix = 24}));
+	ck_assert(cidr_equal(
+		&r, &(struct cidr){.family = AF_INET, .addr = {10, 1, 2, 4}, .prefix = 24}));
 	c = P("fd00::ff/64");
 	r = cidr_from_u128(AF_INET6, cidr_to_u128(&c) + 1, 64);
 	ck_assert(r.addr[15] == 0 && r.addr[14] == 1 && r.addr[0] == 0xfd);
-	ck_assert_int_lt(cidr_cmp(&(struct cidr){.family = AF_INET, .addr = {10}, .prefix = 8}, &r), 0);
+	ck_assert_int_lt(cidr_cmp(&(struct cidr){.family = AF_INET, .addr = {10}, .prefix = 8}, &r),
+			 0);
 }
 END_TEST
 
@@ -158,7 +159,8 @@ START_TEST(test_config)
 	ck_assert_ptr_nonnull(strstr(err, "D=abc"));
 	ck_assert_int_eq(config_get_choice(env, "LOG", levels, 2, &choice, err, sizeof(err)), 0);
 	ck_assert_int_eq(choice, 3);
-	ck_assert_int_eq(config_get_choice(env, "D", levels, 2, &choice, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(config_get_choice(env, "D", levels, 2, &choice, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_str_eq(err, "D=abc: expected one of error, warn, info, debug");
 }
 END_TEST

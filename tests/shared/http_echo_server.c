@@ -7,8 +7,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <time.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_server.h"

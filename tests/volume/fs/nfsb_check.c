@@ -14,14 +14,14 @@
 
 #include "nfs_backend.h"
 
-#define CHECK(cond, ...)                                                                     \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                 \
-			fprintf(stderr, __VA_ARGS__);                                        \
-			fprintf(stderr, " [err: %s]\n", err);                                \
-			exit(1);                                                             \
-		}                                                                            \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fprintf(stderr, " [err: %s]\n", err);                                      \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static char err[1024];
@@ -57,7 +57,7 @@ static void ops(const struct nfsb_target *t)
 {
 	const char *d1 = "{\"volumes\":{\"v1\":{}}}", *d2 = "{\"volumes\":{}}";
 	struct nfsb *nb = NULL, *nb376 = NULL;
-	struct seen seen = { 0, 0, 0, 0 };
+	struct seen seen = {0, 0, 0, 0};
 	struct statvfs sv;
 	struct stat st;
 	char *buf = NULL;
@@ -76,8 +76,8 @@ static void ops(const struct nfsb_target *t)
 	ret = nfsb_mkdir_p(nb, "chk/a/b/", 0750, -1, -1, err, sizeof(err));
 	CHECK(ret == 0, "mkdir_p: %d", ret);
 	ret = nfsb_stat(nb, "/chk/a/b", &st, err, sizeof(err));
-	CHECK(ret == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750, "stat b: %d %o",
-	      ret, st.st_mode);
+	CHECK(ret == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750, "stat b: %d %o", ret,
+	      st.st_mode);
 	CHECK(nfsb_mkdir_p(nb, "/chk/a/b", 0700, -1, -1, err, sizeof(err)) == 0, "mkdir_p again");
 	CHECK(nfsb_stat(nb, "/chk/a/b", &st, err, sizeof(err)) == 0 && (st.st_mode & 07777) == 0750,
 	      "an existing directory must be adopted as it is");
@@ -85,11 +85,9 @@ static void ops(const struct nfsb_target *t)
 	CHECK(ret == -EINVAL && strstr(err, "..") != NULL, "mkdir_p with ..: %d", ret);
 	printf("ok   mkdir_p creates with the mode, adopts existing, refuses ..\n");
 
-	ret = nfsb_write_file_atomic(nb, "/chk/a/cat.json", d1, strlen(d1), 0644, err,
-				     sizeof(err));
+	ret = nfsb_write_file_atomic(nb, "/chk/a/cat.json", d1, strlen(d1), 0644, err, sizeof(err));
 	CHECK(ret == 0, "write_file_atomic: %d", ret);
-	ret = nfsb_write_file_atomic(nb, "/chk/a/cat.json", d2, strlen(d2), 0644, err,
-				     sizeof(err));
+	ret = nfsb_write_file_atomic(nb, "/chk/a/cat.json", d2, strlen(d2), 0644, err, sizeof(err));
 	CHECK(ret == 0, "write_file_atomic over: %d", ret);
 	ret = nfsb_read_file(nb, "/chk/a/cat.json", 4096, &buf, &len, err, sizeof(err));
 	CHECK(ret == 0 && len == strlen(d2) && strcmp(buf, d2) == 0, "read_file: %d", ret);
@@ -101,8 +99,8 @@ static void ops(const struct nfsb_target *t)
 	CHECK(ret == -ENOENT && strstr(err, t->server) != NULL, "read_file missing: %d", ret);
 	ret = nfsb_list_dir(nb, "/chk/a", count, &seen, err, sizeof(err));
 	CHECK(ret == 0 && seen.dirs == 1 && seen.regs == 1 && seen.other == 0 &&
-	      seen.size == (long long)strlen(d2), "list_dir: %d %d/%d/%d", ret, seen.dirs,
-	      seen.regs, seen.other);
+		      seen.size == (long long)strlen(d2),
+	      "list_dir: %d %d/%d/%d", ret, seen.dirs, seen.regs, seen.other);
 	printf("ok   write_file_atomic replaces (no temp file left), read_file, list_dir\n");
 
 	CHECK(nfsb_exists(nb, "/chk/a/cat.json", err, sizeof(err)) == 1, "exists");
@@ -121,8 +119,8 @@ static void ops(const struct nfsb_target *t)
 	ret = nfsb_mkdir_p(nb376, "/chk376/data", 0770, 376, 376, err, sizeof(err));
 	CHECK(ret == 0, "mkdir_p as 376: %d", ret);
 	CHECK(nfsb_stat(nb376, "/chk376/data", &st, err, sizeof(err)) == 0 && st.st_uid == 376 &&
-	      st.st_gid == 376 && (st.st_mode & 07777) == 0770, "owner %u:%u mode %o", st.st_uid,
-	      st.st_gid, st.st_mode & 07777);
+		      st.st_gid == 376 && (st.st_mode & 07777) == 0770,
+	      "owner %u:%u mode %o", st.st_uid, st.st_gid, st.st_mode & 07777);
 	CHECK(nfsb_remove_tree(nb376, "/chk376", err, sizeof(err)) == 0, "remove chk376");
 	nfsb_close(nb376);
 	printf("ok   mkdir_p as uid 376 gives 376:376 under root_squash\n");
@@ -162,7 +160,7 @@ static void dead(const struct nfsb_target *t)
 
 int main(int argc, char **argv)
 {
-	struct nfsb_target t = { .version = 3, .timeout_s = 2 };
+	struct nfsb_target t = {.version = 3, .timeout_s = 2};
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: nfsb_check ops|dead SERVER EXPORT NFS_PORT MOUNT_PORT\n");

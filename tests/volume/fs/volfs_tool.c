@@ -33,8 +33,8 @@ static int num(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-	struct nfsb_target t = { .version = 3, .timeout_s = 5 };
-	struct volfs_opts o = { .uid = -1, .gid = -1, .allow_other = true, .fsname = "volfs_tool" };
+	struct nfsb_target t = {.version = 3, .timeout_s = 5};
+	struct volfs_opts o = {.uid = -1, .gid = -1, .allow_other = true, .fsname = "volfs_tool"};
 	const char *mp = NULL, *subdir = "";
 	struct volfs *v = NULL;
 	char err[512];
@@ -44,21 +44,43 @@ int main(int argc, char **argv)
 	log_init("volfs_tool", LOG_LEVEL_INFO);
 	while ((c = getopt(argc, argv, "m:s:e:p:P:d:t:u:g:rn:")) != -1) {
 		switch (c) {
-		case 'm': mp = optarg; break;
-		case 's': snprintf(t.server, sizeof(t.server), "%s", optarg); break;
-		case 'e': snprintf(t.export, sizeof(t.export), "%s", optarg); break;
-		case 'p': t.nfs_port = (unsigned int)num(optarg, "port"); break;
-		case 'P': t.mount_port = (unsigned int)num(optarg, "port"); break;
-		case 'd': subdir = optarg; break;
-		case 't': t.timeout_s = (unsigned int)num(optarg, "timeout"); break;
-		case 'u': o.uid = num(optarg, "uid"); break;
-		case 'g': o.gid = num(optarg, "gid"); break;
-		case 'r': o.readonly = true; break;
-		case 'n': o.pool_size = (unsigned int)num(optarg, "pool size"); break;
+		case 'm':
+			mp = optarg;
+			break;
+		case 's':
+			snprintf(t.server, sizeof(t.server), "%s", optarg);
+			break;
+		case 'e':
+			snprintf(t.export, sizeof(t.export), "%s", optarg);
+			break;
+		case 'p':
+			t.nfs_port = (unsigned int)num(optarg, "port");
+			break;
+		case 'P':
+			t.mount_port = (unsigned int)num(optarg, "port");
+			break;
+		case 'd':
+			subdir = optarg;
+			break;
+		case 't':
+			t.timeout_s = (unsigned int)num(optarg, "timeout");
+			break;
+		case 'u':
+			o.uid = num(optarg, "uid");
+			break;
+		case 'g':
+			o.gid = num(optarg, "gid");
+			break;
+		case 'r':
+			o.readonly = true;
+			break;
+		case 'n':
+			o.pool_size = (unsigned int)num(optarg, "pool size");
+			break;
 		default:
 			fprintf(stderr, "usage: volfs_tool -m MP -s SERVER -e EXPORT [-p PORT] "
-				"[-P MNTPORT] [-d SUBDIR] [-t TIMEOUT] [-u UID] [-g GID] "
-				"[-r] [-n POOL]\n");
+					"[-P MNTPORT] [-d SUBDIR] [-t TIMEOUT] [-u UID] [-g GID] "
+					"[-r] [-n POOL]\n");
 			return 2;
 		}
 	}
