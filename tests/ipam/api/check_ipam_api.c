@@ -815,8 +815,6 @@ static Suite *suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PATH/TO/ipam-plugin\n", argv[0]);
@@ -829,9 +827,5 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"note: not root, running in the current network namespace; exact "
 			"subnet choices are asserted only where the host cannot interfere\n");
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(suite());
 }

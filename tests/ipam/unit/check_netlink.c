@@ -19,6 +19,7 @@
 
 #include "netlink.h"
 #include "resolvconf.h"
+#include "testlib.h"
 
 static char buf[8192] __attribute__((aligned(8)));
 
@@ -296,11 +297,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(suite());
 }

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "pool_allocator.h"
+#include "testlib.h"
 
 static struct cidr P(const char *s) {
 	struct cidr c;
@@ -827,11 +828,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(suite());
 }

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "settings.h"
+#include "testlib.h"
 
 START_TEST(test_defaults)
 {
@@ -229,11 +230,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(suite());
 }
