@@ -51,7 +51,7 @@ struct peer_sync {
 	struct hostnet_list copy;
 	char peers[PEER_NAMES_MAX]; /* "n2, n3" */
 	char stale[PEER_NAMES_MAX]; /* "n4 (900 s)" */
-	bool reachable, ever_reached;
+	bool reachable;
 	bool duplicate; /* another plugin publishes under our NODE_NAME */
 	bool read_only; /* publish nothing (the CLI) */
 	time_t last_ok;
@@ -429,16 +429,14 @@ out:
 /* Swap a finished round in, or note the failure; log only changes of state. */
 static void round_finish(struct peer_sync *ps, struct round *r, int ret, const char *err)
 {
-	char prev_stale[PEER_NAMES_MAX];
-
 	pthread_mutex_lock(&ps->copy_lock);
 	if (ret) {
-		if (ps->reachable || !ps->ever_reached || strcmp(ps->last_error, err) != 0)
+		/* Log changes only: the first failure differs from the empty last_error. */
+		if (ps->reachable || strcmp(ps->last_error, err) != 0)
 			log_warnx("peers: shared networks %s unreachable (%s): choosing with this "
 				  "node's networks and the last copy of %zu peer networks",
 				  ps->location, err, ps->copy.n);
 		ps->reachable = false;
-		ps->ever_reached = true;
 		snprintf(ps->last_error, sizeof(ps->last_error), "%s", err);
 		pthread_mutex_unlock(&ps->copy_lock);
 		hostnet_list_fini(&r->found);
@@ -451,15 +449,14 @@ static void round_finish(struct peer_sync *ps, struct round *r, int ret, const c
 		log_info("peers: networks of %zu entries from nodes [%s]", r->found.n, r->peers);
 	else if (strcmp(ps->peers, r->peers) != 0)
 		log_info("peers: no other node's networks now (none published or all departed)");
-	snprintf(prev_stale, sizeof(prev_stale), "%s", ps->stale);
-	if (strcmp(prev_stale, r->stale) != 0 && r->stale[0])
+	if (strcmp(ps->stale, r->stale) != 0 && r->stale[0])
 		log_info("peers: ignoring departed nodes (no update for over %lu s): %s",
 			 ps->stale_after_s, r->stale);
 	hostnet_list_fini(&ps->copy);
 	ps->copy = r->found;
 	snprintf(ps->peers, sizeof(ps->peers), "%s", r->peers);
 	snprintf(ps->stale, sizeof(ps->stale), "%s", r->stale);
-	ps->reachable = ps->ever_reached = true;
+	ps->reachable = true;
 	ps->last_ok = time(NULL);
 	ps->last_error[0] = '\0';
 	pthread_mutex_unlock(&ps->copy_lock);
