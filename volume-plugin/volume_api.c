@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "http_server.h"
 #include "jsonutil.h"
 #include "volume_api.h"
 
@@ -163,9 +164,14 @@ static json_t *handle_get(void *ctx, json_t *req)
 	struct volume_info vi;
 	char err[ERRLEN];
 	const char *name;
+	int ret;
 
-	if (get_args(req, &name, NULL, err, sizeof(err)) < 0 ||
-	    volumes_get(ctx, name, &vi, err, sizeof(err)) < 0)
+	if (get_args(req, &name, NULL, err, sizeof(err)) < 0)
+		return jsonutil_error("%s", err);
+	ret = volumes_get(ctx, name, &vi, err, sizeof(err));
+	if (ret == -ENOENT)
+		http_server_routine_failure(); /* dockerd asks before every create */
+	if (ret < 0)
 		return jsonutil_error("%s", err);
 	return json_pack("{s:o}", "Volume", volume_object(&vi, true));
 }
