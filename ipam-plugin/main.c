@@ -33,6 +33,7 @@
 #include "peer_sync.h"
 #include "resolvconf.h"
 #include "settings.h"
+#include "version.h"
 
 #define DEFAULT_SOCKET "/run/docker/plugins/ipam.sock"
 
@@ -124,6 +125,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
+		"       ipam-plugin --version\n"
 		"       ipam-plugin check CIDR [--state-dir DIR]\n"
 		"       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
 		"       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ")\n"
@@ -155,6 +157,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"v6", no_argument, NULL, '6'},
 		{"resolv-conf", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -187,6 +190,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("ipam-plugin %s\n", OPENMPF_VERSION);
 			exit(0);
 		default:
 			return -EINVAL;
@@ -237,8 +243,8 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 	srv = http_server_start(a->socket, ipam_routes, ipam_nroutes, &ip, err, sizeof(err));
 	if (!srv)
 		fatalx("cannot serve on %s: %s", a->socket, err);
-	log_info("serving the IpamDriver API on %s (address spaces %s, %s)", a->socket,
-		 IPAM_LOCAL_SPACE, IPAM_GLOBAL_SPACE);
+	log_info("ipam-plugin %s serving the IpamDriver API on %s (address spaces %s, %s)",
+		 OPENMPF_VERSION, a->socket, IPAM_LOCAL_SPACE, IPAM_GLOBAL_SPACE);
 	/*
 	 * After the socket exists: the first round may wait for an NFS server (up to
 	 * NFS_TIMEOUT and a connect), and Docker stops a plugin whose socket is not there

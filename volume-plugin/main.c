@@ -3,6 +3,7 @@
  * volume-plugin: the Docker volume driver process (managed plugin openmpf/nfs-volume).
  *
  *   volume-plugin [--socket PATH] [--state-dir DIR] [--mount-root DIR]
+ *   volume-plugin --version
  *
  * Settings come from the environment (settings.h); --state-dir and --mount-root win over
  * STATE_DIR and MOUNT_ROOT. An invalid setting does not stop the process: Docker would
@@ -24,6 +25,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "settings.h"
+#include "version.h"
 #include "volume_api.h"
 #include "volumes.h"
 
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: volume-plugin [--socket PATH] [--state-dir DIR] [--mount-root DIR]\n"
+		"       volume-plugin --version\n"
 		"defaults: --socket %s --state-dir %s --mount-root %s\n"
 		"settings (environment): NFS_SERVER NFS_EXPORT NFS_VERSION=3 NFS_PORT=0 "
 		"NFS_MOUNT_PORT=0 NFS_TIMEOUT=%d REFRESH_INTERVAL=%d LOG_LEVEL=info STATE_DIR "
@@ -57,6 +60,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"state-dir", required_argument, NULL, 'd'},
 		{"mount-root", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -76,6 +80,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("volume-plugin %s\n", OPENMPF_VERSION);
 			exit(0);
 		default:
 			return -EINVAL;
@@ -167,7 +174,8 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	srv = http_server_start(a->socket, volume_routes, volume_nroutes, vs, err, sizeof(err));
 	if (!srv)
 		fatalx("cannot serve on %s: %s", a->socket, err);
-	log_info("serving the VolumeDriver API on %s", a->socket);
+	log_info("volume-plugin %s serving the VolumeDriver API on %s", OPENMPF_VERSION,
+		 a->socket);
 	wait_for_stop(set);
 	http_server_stop(srv);
 	volumes_close(vs);

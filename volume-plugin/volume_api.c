@@ -9,6 +9,7 @@
 
 #include "catalogue.h"
 #include "http_server.h"
+#include "version.h"
 #include "jsonutil.h"
 #include "volume_api.h"
 
@@ -115,7 +116,7 @@ json_t *volume_api_status(const struct volume_info *vi)
 		       "Export", d->export, "Subdir", "/", d->subdir, "NFSVersion", vi->nfs_version,
 		       "Mode", options_format_mode(d->mode, mode, sizeof(mode)), "Readonly",
 		       d->readonly, "OnRemove", d->remove_data ? "delete" : "keep",
-		       "MountsOnThisNode", vi->mounts, "MountIDsOnThisNode", vi->mount_ids);
+		       "ContainersOnThisNode", vi->mount_ids, "MountCallsOnThisNode", vi->mounts);
 	if (!st)
 		return NULL;
 	json_object_set_new(st, "Uid", d->uid >= 0 ? json_integer(d->uid) : json_string("caller"));
@@ -128,14 +129,18 @@ json_t *volume_api_status(const struct volume_info *vi)
 	if (vi->last_error[0])
 		json_object_set_new(st, "LastError", json_string(vi->last_error));
 	if (vi->have_space) {
-		json_object_set_new(st, "CapacityBytes", json_integer((json_int_t)vi->capacity));
-		json_object_set_new(st, "UsedBytes", json_integer((json_int_t)vi->used));
-		json_object_set_new(st, "AvailableBytes", json_integer((json_int_t)vi->available));
+		/* FSSTAT of the export: the whole file system, not this volume's own use. */
+		json_object_set_new(st, "ExportCapacityBytes",
+				    json_integer((json_int_t)vi->capacity));
+		json_object_set_new(st, "ExportUsedBytes", json_integer((json_int_t)vi->used));
+		json_object_set_new(st, "ExportAvailableBytes",
+				    json_integer((json_int_t)vi->available));
 	}
 	if (vi->mount_error[0])
 		json_object_set_new(st, "MountError", json_string(vi->mount_error));
 	if (vi->removed_on_export)
 		json_object_set_new(st, "RemovedOnExport", json_true());
+	json_object_set_new(st, "PluginVersion", json_string(OPENMPF_VERSION));
 	return st;
 }
 
