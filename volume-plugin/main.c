@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "http_server.h"
@@ -154,6 +157,29 @@ static void make_dir(const char *what, const char *dir, mode_t mode)
 	}
 }
 
+#define FUSECTL_DIR "/sys/fs/fuse/connections"
+#define FUSECTL_SUPER_MAGIC 0x65735543
+
+/*
+ * As the managed plugin (PID 1 of its own namespaces), mount the FUSE control file
+ * system, which a plugin's fresh /sys lacks: without it fuse_fs cannot abort a finished
+ * or stuck session, and libfuse then tries a second umount of a detached mount and
+ * prints "fuse: failed to unmount ...: Invalid argument" on stderr (an error line in
+ * dockerd's log) at every last unmount. Never done outside a plugin (tests run as root
+ * in the host's mount namespace).
+ */
+static void mount_fusectl(void)
+{
+	struct statfs sf;
+
+	if (getpid() != 1)
+		return;
+	if (statfs(FUSECTL_DIR, &sf) == 0 && sf.f_type == FUSECTL_SUPER_MAGIC)
+		return;
+	if (mount("fusectl", FUSECTL_DIR, "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_debug("cannot mount the FUSE control file system at %s: %m", FUSECTL_DIR);
+}
+
 static int serve(const struct args *a, const struct settings *cfg, const sigset_t *set)
 {
 	char err[1024], line[4096];
@@ -161,8 +187,15 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	struct volumes *vs = NULL;
 	size_t nvol, nmounted;
 
+	if (access(cfg->state_dir, F_OK) < 0)
+		log_info("state directory %s is new (on the host: the state mount's source, /var/lib "
+			 "by default, + /openmpf-nfs-volume): first start on this node. After a docker "
+			 "plugin upgrade of a plugin installed with state.source=DIR it means the "
+			 "upgrade reset the source: disable, set state.source=DIR, enable",
+			 cfg->state_dir);
 	make_dir("state directory", cfg->state_dir, 0700);
 	make_dir("mount root", cfg->mount_root, 0755);
+	mount_fusectl();
 	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
 	if (!cfg->server[0])
 		log_info("no NFS_SERVER/NFS_EXPORT: every volume needs -o server= -o export=, and "
