@@ -120,6 +120,7 @@ static const struct http_route misconfigured_routes[] = {
 	{"/VolumeDriver.Path", handle_misconfigured},
 	{"/VolumeDriver.Get", handle_misconfigured},
 	{"/VolumeDriver.List", handle_misconfigured},
+	{"/Preflight.Volume", handle_misconfigured},
 };
 
 static void wait_for_stop(const sigset_t *set)

@@ -11,6 +11,7 @@
 #include "http_server.h"
 #include "version.h"
 #include "jsonutil.h"
+#include "preflight.h"
 #include "volume_api.h"
 
 #define ERRLEN 2048
@@ -199,6 +200,23 @@ static json_t *handle_list(void *ctx, json_t *req)
 	return reply;
 }
 
+/*
+ * POST /Preflight.Volume (not part of Docker's protocol: scripts/preflight.sh calls it on
+ * the plugin's socket): {"Ok": bool, "Report": "one problem or fact per line"}.
+ */
+static json_t *handle_preflight(void *ctx, json_t *req)
+{
+	struct preflight_report r;
+	json_t *reply;
+
+	(void)req;
+	if (preflight_volume(volumes_settings(ctx), &r) < 0)
+		return jsonutil_error("out of memory");
+	reply = json_pack("{s:b, s:s}", "Ok", r.ok, "Report", r.text);
+	free(r.text);
+	return reply;
+}
+
 const struct http_route volume_routes[] = {
 	{"/Plugin.Activate", handle_activate},
 	{"/VolumeDriver.Capabilities", handle_capabilities},
@@ -209,5 +227,6 @@ const struct http_route volume_routes[] = {
 	{"/VolumeDriver.Path", handle_path},
 	{"/VolumeDriver.Get", handle_get},
 	{"/VolumeDriver.List", handle_list},
+	{"/Preflight.Volume", handle_preflight},
 };
 const size_t volume_nroutes = sizeof(volume_routes) / sizeof(volume_routes[0]);

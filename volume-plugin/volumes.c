@@ -1301,3 +1301,8 @@ void volumes_close(struct volumes *vs)
 	pthread_mutex_destroy(&vs->lock);
 	free(vs);
 }
+
+const struct settings *volumes_settings(const struct volumes *vs)
+{
+	return &vs->cfg;
+}
