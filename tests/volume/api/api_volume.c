@@ -423,18 +423,18 @@ static void test_create(void)
 	struct stat st;
 	json_t *s, *j;
 
-	/* Defaults: only the driver named (Opts null), subdir = name, mode 0777. */
+	/* Defaults: only the driver named (Opts null), subdir = name, mode 1777 (auto, no uid). */
 	okcall(&node1, "/VolumeDriver.Create", "{\"Name\":\"plain\",\"Opts\":null}\n");
 	backing(p, sizeof(p), "plain");
 	CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode), "no directory %s", p);
-	CHECK((st.st_mode & 07777) == 0777, "plain: mode %o, want 0777", st.st_mode & 07777);
+	CHECK((st.st_mode & 07777) == 01777, "plain: mode %o, want 1777", st.st_mode & 07777);
 	backing(p, sizeof(p), ".openmpf-volumes/plain.json");
 	CHECK(read_file(p, buf, sizeof(buf)) && strstr(buf, "\"Subdir\": \"plain\""),
 	      "catalogue file %s", p);
 	/* Idempotent with the same options, also spelled differently. */
 	okcall(&node1, "/VolumeDriver.Create", "{\"Name\":\"plain\",\"Opts\":{}}");
 	okcall(&node1, "/VolumeDriver.Create",
-	       "{\"Name\":\"plain\",\"Opts\":{\"subdir\":\"/plain/\",\"mode\":\"777\"}}");
+	       "{\"Name\":\"plain\",\"Opts\":{\"subdir\":\"/plain/\",\"mode\":\"1777\"}}");
 	expect_err(&node1, "/VolumeDriver.Create",
 		   "{\"Name\":\"plain\",\"Opts\":{\"uid\":\"376\",\"readonly\":\"true\"}}",
 		   "already exists with other options", "uid \"none\" (existing) vs \"376\"",
