@@ -65,8 +65,9 @@ if ! (cd "$src" && DOCKER_BUILDKIT=1 dk "$bd" build --network host --target plug
 	tl_fail "docker build of the Dockerfile failed"
 fi
 for p in ipam nfs-volume; do
-	[ -f "$DK_BASE/out/$p/config.json" ] && [ -d "$DK_BASE/out/$p/rootfs" ] ||
+	if [ ! -f "$DK_BASE/out/$p/config.json" ] || [ ! -d "$DK_BASE/out/$p/rootfs" ]; then
 		tl_fail "the build produced no plugin directory $p"
+	fi
 done
 version=$(cat "$DK_BASE/out/VERSION")
 want=$(sed -n 's/^project(.* VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")

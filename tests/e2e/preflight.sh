@@ -101,8 +101,8 @@ tl_ok "NFS server stopped: exit 1, the server named"
 
 dk n1 plugin disable -f "$VOL" >/dev/null
 preflight --no-ipam
-[ "$rc" = 1 ] && grep -q "plugin $VOL is installed but disabled" <<<"$out" ||
-	tl_fail "a disabled plugin: exit $rc, or not named"
+[ "$rc" = 1 ] || tl_fail "a disabled plugin: exit $rc, want 1"
+grep -q "plugin $VOL is installed but disabled" <<<"$out" || tl_fail "the disabled plugin is not named"
 tl_ok "a disabled plugin: exit 1, named with the fix"
 
 if [ "$ipam_missing" = 1 ]; then

@@ -59,8 +59,9 @@ for gen in 1 2; do
 done
 
 # --- install with the default mount sources: no mkdir anywhere
-[ ! -e "$varlib/openmpf-ipam" ] && [ ! -e "$varlib/openmpf-nfs-volume" ] ||
+if [ -e "$varlib/openmpf-ipam" ] || [ -e "$varlib/openmpf-nfs-volume" ]; then
 	tl_fail "state directories exist before the install"
+fi
 registry_install_plugin n1 "$reg/openmpf/nfs-volume:build1" "$VOL" \
 	NFS_SERVER="$srv" NFS_EXPORT=/export DEFAULT_UID=376 DEFAULT_GID=376
 registry_install_plugin n1 "$reg/openmpf/ipam:build1" "$IPAM"
@@ -76,8 +77,7 @@ dk n1 network create -d bridge --ipam-driver "$IPAM" net1 >/dev/null
 sub1=$(dk n1 network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' net1)
 [ -n "$sub1" ] || tl_fail "net1 has no subnet"
 dk n1 run --rm --init --network net1 -v shared:/s bb:latest sh -c 'echo before-upgrade > /s/data.txt'
-ls "$varlib/openmpf-ipam/pools" | grep -q . || tl_fail "no pool state in /var/lib/openmpf-ipam/pools"
-ls "$varlib/openmpf-nfs-volume" | grep -q . || tl_fail "no volume state in /var/lib/openmpf-nfs-volume"
+[ -n "$(find "$varlib/openmpf-ipam/pools" -type f)" ] || tl_fail "no pool state in /var/lib/openmpf-ipam/pools"
 grep -rqF '"shared"' "$varlib/openmpf-nfs-volume" || tl_fail "the volume state does not name 'shared'"
 tl_ok "volume 'shared' written, network net1 got $sub1"
 
@@ -129,7 +129,9 @@ tl_ok "volume definition, state and data kept; Status.PluginVersion $pv"
 	tl_fail "net1's subnet changed"
 dk n1 network create -d bridge --ipam-driver "$IPAM" net2 >/dev/null
 sub2=$(dk n1 network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' net2)
-[ -n "$sub2" ] && [ "$sub2" != "$sub1" ] || tl_fail "net2 got '$sub2' (net1 holds $sub1): pool state lost"
+if [ -z "$sub2" ] || [ "$sub2" = "$sub1" ]; then
+	tl_fail "net2 got '$sub2' (net1 holds $sub1): pool state lost"
+fi
 ip=$(dk n1 run --rm --init --network net1 bb:latest sh -c 'ip -4 -o addr show eth0' | awk '{print $4}')
 case $ip in "${sub1%.*/*}".*) ;; *) tl_fail "a container on net1 got '$ip', not in $sub1" ;; esac
 tl_ok "pool $sub1 still held after the upgrade (net2 got $sub2; a container on net1 got $ip)"
