@@ -188,10 +188,11 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	size_t nvol, nmounted;
 
 	if (access(cfg->state_dir, F_OK) < 0)
-		log_info("state directory %s is new (on the host: the state mount's source, /var/lib "
-			 "by default, + /openmpf-nfs-volume): first start on this node. After a docker "
-			 "plugin upgrade of a plugin installed with state.source=DIR it means the "
-			 "upgrade reset the source: disable, set state.source=DIR, enable",
+		log_info("state directory %s is new (on the host: the state mount's "
+			 "source, /var/lib by default, + /openmpf-nfs-volume): first start on "
+			 "this node. After a docker plugin upgrade of a plugin installed with "
+			 "state.source=DIR it means the upgrade reset the source: disable, set "
+			 "state.source=DIR, enable",
 			 cfg->state_dir);
 	make_dir("state directory", cfg->state_dir, 0700);
 	make_dir("mount root", cfg->mount_root, 0755);
@@ -207,8 +208,7 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	srv = http_server_start(a->socket, volume_routes, volume_nroutes, vs, err, sizeof(err));
 	if (!srv)
 		fatalx("cannot serve on %s: %s", a->socket, err);
-	log_info("volume-plugin %s serving the VolumeDriver API on %s", OPENMPF_VERSION,
-		 a->socket);
+	log_info("volume-plugin %s serving the VolumeDriver API on %s", OPENMPF_VERSION, a->socket);
 	wait_for_stop(set);
 	http_server_stop(srv);
 	volumes_close(vs);

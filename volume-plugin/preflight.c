@@ -18,7 +18,7 @@
 #define RTT_SAMPLES 5
 
 __attribute__((format(printf, 2, 3))) static void add(struct preflight_report *r, const char *fmt,
-						       ...)
+						      ...)
 {
 	va_list ap;
 	int n;
@@ -109,9 +109,10 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 
 	if (!cfg->server[0] || !cfg->export[0]) {
 		r->ok = false;
-		add(r, "PROBLEM: NFS_SERVER and NFS_EXPORT are not set: a stack file that names only "
-		       "the driver cannot create volumes. Fix: docker plugin disable -f NAME; docker "
-		       "plugin set NAME NFS_SERVER=host NFS_EXPORT=/path; docker plugin enable NAME");
+		add(r,
+		    "PROBLEM: NFS_SERVER and NFS_EXPORT are not set: a stack file that names only "
+		    "the driver cannot create volumes. Fix: docker plugin disable -f NAME; docker "
+		    "plugin set NAME NFS_SERVER=host NFS_EXPORT=/path; docker plugin enable NAME");
 		goto out;
 	}
 	settings_target(cfg, cfg->server, cfg->export, &t);
@@ -129,9 +130,10 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 		if (strncmp(err, where, wl) == 0 && strncmp(err + wl, ": ", 2) == 0)
 			why = err + wl + 2;
 		r->ok = false;
-		add(r, "PROBLEM: %s does not answer from this node: %s. Fix: start the NFS server, "
-		       "check that this node reaches it (TCP 2049, and 111 unless NFS_PORT and "
-		       "NFS_MOUNT_PORT are set) and that the export allows this node",
+		add(r,
+		    "PROBLEM: %s does not answer from this node: %s. Fix: start the NFS server, "
+		    "check that this node reaches it (TCP 2049, and 111 unless NFS_PORT and "
+		    "NFS_MOUNT_PORT are set) and that the export allows this node",
 		    where, why);
 		goto out;
 	}
@@ -148,8 +150,9 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 		goto out;
 	}
 	qsort(rtt, (size_t)n, sizeof(rtt[0]), cmp_double);
-	add(r, "ok: %s answers (connect and MOUNT %.1f ms, round trip %.2f ms, median of %d "
-	       "GETATTR)",
+	add(r,
+	    "ok: %s answers (connect and MOUNT %.1f ms, round trip %.2f ms, median of %d "
+	    "GETATTR)",
 	    where, connect_ms, rtt[n / 2], n);
 
 	/* 2. is root squashed? */
@@ -160,12 +163,14 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 		squashed = st.st_uid != 0;
 		nfsb_unlink(nb, path);
 		if (squashed)
-			add(r, "ok: root is squashed by the server (a file created as uid 0 belongs to "
-			       "uid %u)",
+			add(r,
+			    "ok: root is squashed by the server (a file created as uid 0 "
+			    "belongs to uid %u)",
 			    (unsigned int)st.st_uid);
 		else
-			add(r, "ok: root is not squashed (no_root_squash): root in containers acts as "
-			       "root on the export");
+			add(r,
+			    "ok: root is not squashed (no_root_squash): root in containers acts as "
+			    "root on the export");
 	} else if (ret == -EACCES || ret == -EPERM) {
 		squashed = true;
 		add(r, "ok: root is squashed by the server (uid 0 may not create files at the "
@@ -186,24 +191,27 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 		ret = create_file(nb, path, &st);
 		if (ret == 0) {
 			nfsb_unlink(nb, path);
-			add(r, "ok: the export root is writable as DEFAULT_UID=%d DEFAULT_GID=%d "
-			       "(volumes are created and used as that identity)",
+			add(r,
+			    "ok: the export root is writable as DEFAULT_UID=%d DEFAULT_GID=%d "
+			    "(volumes are created and used as that identity)",
 			    cfg->default_uid, gid);
 		} else {
 			r->ok = false;
-			add(r, "PROBLEM: the export root is not writable as DEFAULT_UID=%d "
-			       "DEFAULT_GID=%d: %s. Fix: on the server, chown %d:%d (or chmod 1777) "
-			       "the exported directory, or set DEFAULT_UID/DEFAULT_GID to its owner",
+			add(r,
+			    "PROBLEM: the export root is not writable as DEFAULT_UID=%d "
+			    "DEFAULT_GID=%d: %s. Fix: on the server, chown %d:%d (or chmod 1777) "
+			    "the exported directory, or set DEFAULT_UID/DEFAULT_GID to its owner",
 			    cfg->default_uid, gid, strerror(-ret), cfg->default_uid, gid);
 		}
 	} else if (squashed) {
 		r->ok = false;
-		add(r, "PROBLEM: root is squashed and DEFAULT_UID/DEFAULT_GID are not set: Docker's "
-		       "copy of image data into a new volume fails (lchown: operation not "
-		       "permitted) and root in containers acts as the anonymous user. Fix: "
-		       "docker plugin disable -f NAME; docker plugin set NAME DEFAULT_UID=376 "
-		       "DEFAULT_GID=376 (the uid and gid your images write as; OpenMPF: 376); "
-		       "docker plugin enable NAME");
+		add(r,
+		    "PROBLEM: root is squashed and DEFAULT_UID/DEFAULT_GID are not set: Docker's "
+		    "copy of image data into a new volume fails (lchown: operation not "
+		    "permitted) and root in containers acts as the anonymous user. Fix: "
+		    "docker plugin disable -f NAME; docker plugin set NAME DEFAULT_UID=376 "
+		    "DEFAULT_GID=376 (the uid and gid your images write as; OpenMPF: 376); "
+		    "docker plugin enable NAME");
 	} else {
 		add(r, "ok: DEFAULT_UID is not set: requests carry the calling process's uid and "
 		       "gid, and the server enforces permissions");

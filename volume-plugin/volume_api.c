@@ -9,9 +9,9 @@
 
 #include "catalogue.h"
 #include "http_server.h"
-#include "version.h"
 #include "jsonutil.h"
 #include "preflight.h"
+#include "version.h"
 #include "volume_api.h"
 
 #define ERRLEN 2048
