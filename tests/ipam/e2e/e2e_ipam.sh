@@ -102,7 +102,7 @@ tl_ok "ingress recreated with $DRV: $(subnet_of ingress)"
 # 6. Plugin restart: nothing is handed out twice afterwards.
 dk n1 plugin disable -f "$DRV" >/dev/null
 dk n1 plugin enable "$DRV" >/dev/null
-ls "$work/state/pools" | grep -q 'global_10.0.3.0_24.json' || tl_fail "state files missing"
+ls "$work/state/openmpf-ipam/pools" | grep -q 'global_10.0.3.0_24.json' || tl_fail "state files missing"
 dk n1 network create -d bridge --ipam-driver "$DRV" br2 >/dev/null
 [ "$(subnet_of br2)" = 10.0.5.0/24 ] || tl_fail "br2 subnet $(subnet_of br2), want 10.0.5.0/24"
 ip=$(dk n1 run --rm --init --network br1 bb:latest ip -4 -o addr show eth0 | awk '{print $4}')
