@@ -17,12 +17,15 @@
 #include <microhttpd.h>
 
 #include "atomic_file.h"
+#include "escape.h"
 #include "http_server.h"
 #include "jsonutil.h"
 #include "log.h"
 
 #define HTTP_MAX_BODY (1u << 20)
 #define HTTP_CONTENT_TYPE "application/vnd.docker.plugins.v1+json"
+/* Sent when even the error reply cannot be built (no memory): every request gets one. */
+#define HTTP_LAST_RESORT "{\"Err\":\"internal error\"}"
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -43,24 +46,30 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned int statu
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char *text = json_dumps(reply, JSON_COMPACT);
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 
-	if (!text)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
+	if (text) {
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(text);
+	} else {
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		resp = MHD_create_response_from_buffer(strlen(HTTP_LAST_RESORT), HTTP_LAST_RESORT,
+						       MHD_RESPMEM_PERSISTENT);
 	}
+	if (!resp)
+		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_CONTENT_TYPE);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
+/* msg may quote the request: escaped here, so json_pack never refuses it. */
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned int status, const char *msg)
 {
-	json_t *reply = json_pack("{s:s}", "Err", msg);
+	char text[2048];
+	json_t *reply = json_pack("{s:s}", "Err", escape_str(text, sizeof(text), msg));
 	enum MHD_Result ret = send_json(conn, status, reply);
 
 	json_decref(reply);
@@ -92,12 +101,13 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 	enum MHD_Result ret;
 
 	if (!route) {
-		log_debug("http: unknown endpoint %s", url);
 		snprintf(err, sizeof(err), "unknown endpoint %s", url);
+		log_info("http: %s", err);
 		return send_error(conn, MHD_HTTP_NOT_FOUND, err);
 	}
 	if (req->too_big) {
 		snprintf(err, sizeof(err), "%s: request body over %u bytes", url, HTTP_MAX_BODY);
+		log_info("http: %s", err);
 		return send_error(conn, 413, err);
 	}
 	request = jsonutil_parse_request(req->body, req->len, err, sizeof(err));
@@ -155,6 +165,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
 		snprintf(err, sizeof(err), "method %s not allowed: plugin endpoints take POST",
 			 method);
+		log_info("http: %s: %s", url, err);
 		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, err);
 	}
 	return dispatch(srv, conn, url, req);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "escape.h"
 #include "settings.h"
 
 #define VOLUME_NAME_ROOM 256
@@ -38,6 +39,10 @@ int settings_normalize_export(const char *what, const char *export, char *out, s
 	const char *p = export, *why = NULL;
 	size_t used = 0;
 
+	if (!escape_is_plain(export, strlen(export))) {
+		why = "must be UTF-8 text without control characters";
+		goto invalid;
+	}
 	if (export[0] != '/') {
 		why = "must be an absolute path";
 		goto invalid;
@@ -135,8 +140,10 @@ static int get_path(char *const *envp, const char *name, const char *def, char *
 
 	if (!v || !*v)
 		v = def;
-	if (v[0] != '/' || strlen(v) >= outlen) {
-		snprintf(err, errlen, "%s=%s: expected an absolute path shorter than %zu bytes",
+	if (v[0] != '/' || strlen(v) >= outlen || !escape_is_plain(v, strlen(v))) {
+		snprintf(err, errlen,
+			 "%s=%s: expected an absolute path shorter than %zu bytes, UTF-8 text "
+			 "without control characters",
 			 name, v, outlen);
 		return -EINVAL;
 	}

@@ -17,21 +17,25 @@
 
 #include <check.h>
 
+#include "escape.h"
 #include "testlib.h"
 
 static const char *server_bin;
 static char *dir;
 static char sock[100];
+static char logpath[200];
 static pid_t pid;
 
 static void start_server(void)
 {
 	char *argv[] = {(char *)server_bin, sock, NULL};
+	char *env[] = {"ECHO_LOG_INFO=1", NULL};
 
 	dir = tl_tmpdir("check_http");
 	ck_assert_ptr_nonnull(dir);
 	snprintf(sock, sizeof(sock), "%s/sub/echo.sock", dir);
-	pid = tl_spawn(argv, NULL, NULL);
+	snprintf(logpath, sizeof(logpath), "%s/server.log", dir);
+	pid = tl_spawn(argv, env, logpath);
 	ck_assert_int_gt(pid, 0);
 	ck_assert_msg(tl_wait_until(10000, pid, tl_socket_ready, sock), "socket never came up");
 }
@@ -94,6 +98,123 @@ START_TEST(test_errors)
 	ck_assert_int_eq(status, 405);
 	ck_assert_ptr_nonnull(strstr(resp, "POST"));
 	free(resp);
+}
+END_TEST
+
+/*
+ * The server's log so far: every line must be valid UTF-8 without control characters, no
+ * line may start with forged; returns how many lines contain marker.
+ */
+static int log_lines_with(const char *marker, const char *forged)
+{
+	FILE *f = fopen(logpath, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int count = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		ck_assert_msg(escape_is_plain(line, (size_t)n), "log line not plain: %s", line);
+		ck_assert_msg(strncmp(line, forged, strlen(forged)) != 0, "forged line: %s", line);
+		if (strstr(line, marker))
+			count++;
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
+
+/* One HTTP reply, whose body is a JSON object with a valid UTF-8 "Err". */
+static char *one_error_reply(const char *raw, size_t len, int want_status)
+{
+	char *resp = NULL;
+	int status = tl_http_raw(sock, raw, len, &resp);
+	json_t *j;
+	const char *e;
+	char *copy;
+
+	ck_assert_int_eq(status, want_status);
+	ck_assert_ptr_nonnull(resp);
+	j = json_loads(resp, 0, NULL);
+	ck_assert_msg(j != NULL, "reply is not JSON: %s", resp);
+	e = json_string_value(json_object_get(j, "Err"));
+	ck_assert_ptr_nonnull(e);
+	ck_assert(escape_is_plain(e, strlen(e)));
+	copy = strdup(e);
+	json_decref(j);
+	free(resp);
+	return copy;
+}
+
+static char *post_raw(const char *path, const char *body, size_t blen, size_t *len)
+{
+	char *req = NULL;
+	int n = asprintf(&req, "POST %s HTTP/1.1\r\nHost: \r\nContent-Length: %zu\r\n"
+			       "Connection: close\r\n\r\n",
+			 path, blen);
+
+	ck_assert_int_gt(n, 0);
+	req = realloc(req, (size_t)n + blen);
+	memcpy(req + n, body, blen);
+	*len = (size_t)n + blen;
+	return req;
+}
+
+START_TEST(test_hostile_requests)
+{
+	const char *forged = "echo: error: forged";
+	char *req, *e, *name, *body;
+	size_t len;
+
+	/* An unknown URL that decodes to a byte that is not UTF-8. */
+	req = post_raw("/%ff%0aecho:%20error:%20forged", "", 0, &len);
+	e = one_error_reply(req, len, 404);
+	ck_assert_str_eq(e, "unknown endpoint /\\xff\\necho: error: forged");
+	free(e);
+	free(req);
+	ck_assert_int_eq(log_lines_with("unknown endpoint /\\xff", forged), 1);
+
+	/* A body that is not UTF-8: jansson quotes the bytes in its message. */
+	req = post_raw("/Test.Echo", "\xff\xfe\n{", 4, &len);
+	e = one_error_reply(req, len, 500);
+	ck_assert_ptr_nonnull(strstr(e, "malformed JSON"));
+	free(e);
+	free(req);
+	req = post_raw("/Test.Echo", "{\"Name\":\"\xc3\x28\"}", 13, &len);
+	e = one_error_reply(req, len, 500);
+	ck_assert_ptr_nonnull(strstr(e, "malformed JSON"));
+	free(e);
+	free(req);
+	ck_assert_int_eq(log_lines_with("malformed JSON", forged), 2);
+
+	/* A 5,000-byte error of multi-byte characters: cut after a whole one. */
+	name = malloc(5001);
+	for (size_t i = 0; i < 5000; i += 2)
+		memcpy(name + i, "\xc3\xa9", 2);
+	name[5000] = '\0';
+	ck_assert_int_gt(asprintf(&body, "{\"Name\":\"%s\"}", name), 0);
+	req = post_raw("/Test.Quote", body, strlen(body), &len);
+	e = one_error_reply(req, len, 500);
+	ck_assert_uint_gt(strlen(e), 1900);
+	ck_assert_ptr_nonnull(strstr(e, "refused \xc3\xa9\xc3\xa9"));
+	ck_assert_ptr_null(strstr(e, "internal error"));
+	free(e);
+	free(req);
+	free(body);
+	free(name);
+	ck_assert_int_eq(log_lines_with("refused \xc3\xa9", forged), 1);
+
+	/* A name with a newline and a forged log line after it. */
+	body = "{\"Name\":\"x\\necho: error: forged line\"}";
+	req = post_raw("/Test.Quote", body, strlen(body), &len);
+	e = one_error_reply(req, len, 500);
+	ck_assert_str_eq(e, "refused x\\necho: error: forged line on purpose");
+	free(e);
+	free(req);
+	ck_assert_int_eq(log_lines_with("refused x\\necho", forged), 1);
 }
 END_TEST
 
@@ -199,6 +320,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_echo_empty_and_body);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_hostile_requests);
 	tcase_add_test(tc, test_body_too_large);
 	tcase_add_test(tc, test_keep_alive);
 	tcase_add_test(tc, test_parallel_calls);
