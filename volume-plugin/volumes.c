@@ -304,7 +304,7 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 		ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, err, errlen);
 		if (ret < 0)
 			goto out;
-		ret = catalogue_get(home, vs->cfg.catalogue_dir, want->name, &have, why,
+		ret = catalogue_get(home, &vs->cfg, want->name, &have, why,
 				    sizeof(why));
 		if (ret == 0) {
 			exists = true;
@@ -339,7 +339,7 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 	}
 	if (home && !exists) {
 		want->created_at = time(NULL);
-		ret = catalogue_put(home, vs->cfg.catalogue_dir, want, why, sizeof(why));
+		ret = catalogue_put(home, &vs->cfg, want, why, sizeof(why));
 		if (ret < 0) {
 			snprintf(err, errlen,
 				 "volume %s: cannot record it in the catalogue "
@@ -486,7 +486,7 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 		ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = catalogue_list(home, vs->cfg.catalogue_dir, &cat, why, sizeof(why));
+		ret = catalogue_list(home, &vs->cfg, &cat, why, sizeof(why));
 		if (ret < 0) {
 			snprintf(err, errlen, "volume %s: cannot read the catalogue: %s", d.name,
 				 why);
@@ -524,7 +524,7 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 			goto out;
 	}
 	if (home) {
-		ret = catalogue_delete(home, vs->cfg.catalogue_dir, d.name, why, sizeof(why));
+		ret = catalogue_delete(home, &vs->cfg, d.name, why, sizeof(why));
 		if (ret < 0)
 			snprintf(err, errlen, "volume %s: cannot delete its definition: %s", d.name,
 				 why);
@@ -676,7 +676,7 @@ static int fetch_definition(struct volumes *vs, const char *name, struct volume_
 	}
 	ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, why, sizeof(why));
 	if (ret == 0)
-		ret = catalogue_get(home, vs->cfg.catalogue_dir, name, out, why, sizeof(why));
+		ret = catalogue_get(home, &vs->cfg, name, out, why, sizeof(why));
 	nfsb_close(home);
 	if (ret == -ENOENT) {
 		snprintf(err, errlen, "no such volume: %s", name);
@@ -1110,7 +1110,7 @@ static void refresh_home(struct volumes *vs)
 	pthread_mutex_unlock(&vs->lock);
 	ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &nb, err, sizeof(err));
 	if (ret == 0)
-		ret = catalogue_list(nb, vs->cfg.catalogue_dir, &cat, err, sizeof(err));
+		ret = catalogue_list(nb, &vs->cfg, &cat, err, sizeof(err));
 	if (ret == 0)
 		ret = nfsb_statvfs(nb, "/", &sv, err, sizeof(err));
 	nfsb_close(nb);

@@ -694,6 +694,126 @@ static void test_second_node(void)
 	   "definition on the export does not make it forget the volume");
 }
 
+/* Lines of p's log that contain text (a grep -c). */
+static int log_count(const struct plugin *p, const char *text)
+{
+	char cmd[1024], out[32] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "grep -cF -- '%s' '%s'", text, p->log);
+	f = popen(cmd, "r");
+	CHECK(f, "popen");
+	if (!fgets(out, sizeof(out), f))
+		out[0] = '\0';
+	pclose(f);
+	return atoi(out);
+}
+
+/*
+ * The catalogue is input: hand-written hostile definitions are ignored by every node with
+ * one warning naming the file, and containers (the anonymous uid under root_squash)
+ * cannot write it.
+ */
+static void test_hostile_catalogue(void)
+{
+	char def[1024], mark[1024], buf[4096], saved[4096], line[1200];
+	struct stat st;
+	json_t *s;
+	int st2;
+
+	/* The catalogue belongs to CATALOGUE_UID, not to the squashed identity. */
+	backing(def, sizeof(def), ".openmpf-volumes");
+	CHECK(stat(def, &st) == 0 && st.st_uid == 2147483646u && (st.st_mode & 07777) == 0755,
+	      "catalogue directory: uid %u mode %o", (unsigned)st.st_uid,
+	      (unsigned)(st.st_mode & 07777));
+	backing(def, sizeof(def), ".openmpf-volumes/plain.json");
+	CHECK(stat(def, &st) == 0 && st.st_uid == 2147483646u && (st.st_mode & 0022) == 0,
+	      "catalogue file: uid %u mode %o", (unsigned)st.st_uid, (unsigned)st.st_mode);
+	snprintf(line, sizeof(line),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo x > "
+		 "%s/.openmpf-volumes/forged.json' 2>/dev/null",
+		 export_dir);
+	CHECK(system(line) != 0, "the anonymous uid could write the catalogue");
+	/* No volume's FUSE view holds the catalogue: subdir=/ on the home export is refused. */
+	expect_err(&node1, "/VolumeDriver.Create", "{\"Name\":\"all\",\"Opts\":{\"subdir\":\"/\"}}",
+		   "catalogue directory");
+
+	/* Hand-written definitions: another server, an export above the home one with
+	 * on_remove=delete, and root identity. */
+	backing(mark, sizeof(mark), "precious.txt");
+	write_file(mark, "keep me\n");
+	backing(def, sizeof(def), ".openmpf-volumes/evil.json");
+	write_file(def, "{\"Format\":1,\"Name\":\"evil\",\"Server\":\"127.0.0.1\",\"Export\":\"/\","
+			"\"Subdir\":\"export\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"delete\"}");
+	backing(def, sizeof(def), ".openmpf-volumes/away.json");
+	write_file(def, "{\"Format\":1,\"Name\":\"away\",\"Server\":\"198.18.0.1\",\"Export\":"
+			"\"/export\",\"Subdir\":\"away\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"keep\"}");
+	backing(def, sizeof(def), ".openmpf-volumes/rooted.json");
+	write_file(def, "{\"Format\":1,\"Name\":\"rooted\",\"Server\":\"127.0.0.1\",\"Export\":"
+			"\"/export\",\"Subdir\":\"rooted\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"keep\",\"Uid\":0,\"Gid\":0}");
+	/* An existing volume turned to root identity: node2 keeps its own definition. */
+	backing(def, sizeof(def), ".openmpf-volumes/owned.json");
+	CHECK(read_file(def, saved, sizeof(saved)), "read %s", def);
+	s = get_status(&node2, "owned");
+	json_decref(s);
+	{
+		json_t *j = json_loads(saved, 0, NULL);
+		char *text;
+
+		CHECK(j, "owned.json is JSON");
+		json_object_set_new(j, "Uid", json_integer(0));
+		text = json_dumps(j, 0);
+		write_file(def, text);
+		free(text);
+		json_decref(j);
+	}
+	CHECK(tl_wait_until(5000, node2.pid, log_says, "still cannot use .openmpf-volumes/evil.json"),
+	      "node2 never listed the catalogue twice after the hostile files appeared");
+	CHECK(tl_wait_until(5000, node2.pid, log_says, "still cannot use .openmpf-volumes/owned.json"),
+	      "node2 never re-read owned.json");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/evil.json") == 1,
+	      "evil.json: not exactly one warning");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/away.json") == 1,
+	      "away.json: not exactly one warning");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/rooted.json") == 1,
+	      "rooted.json: not exactly one warning");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/owned.json: "
+				".openmpf-volumes/owned.json: ignored: volume owned: uid 0") == 1,
+	      "owned.json: no single warning naming the root identity");
+	CHECK(!list_has(&node2, "evil") && !list_has(&node2, "away") && !list_has(&node2, "rooted"),
+	      "node2 lists a hostile definition");
+	CHECK(!list_has(&node1, "evil") && !list_has(&node1, "rooted"),
+	      "node1 lists a hostile definition");
+	s = get_status(&node2, "owned");
+	CHECK(json_integer_value(json_object_get(s, "Uid")) != 0, "node2 adopted uid 0: %s",
+	      json_dumps(s, 0));
+	json_decref(s);
+	expect_err(&node2, "/VolumeDriver.Mount", "{\"Name\":\"rooted\",\"ID\":\"r1\"}",
+		   "rooted");
+	/* Remove of the hostile name touches nothing outside its own definition. */
+	st2 = 0;
+	json_decref(call(&node1, "/VolumeDriver.Remove", "{\"Name\":\"evil\"}", &st2));
+	CHECK(read_file(mark, buf, sizeof(buf)) && strcmp(buf, "keep me\n") == 0,
+	      "the export root's data was deleted");
+	backing(def, sizeof(def), ".openmpf-volumes/plain.json");
+	CHECK(access(def, F_OK) == 0, "the catalogue was deleted");
+	backing(def, sizeof(def), ".openmpf-volumes/owned.json");
+	write_file(def, saved);
+	for (const char *n = "evil\0away\0rooted\0"; *n; n += strlen(n) + 1) {
+		snprintf(line, sizeof(line), ".openmpf-volumes/%s.json", n);
+		backing(def, sizeof(def), line);
+		unlink(def);
+	}
+	unlink(mark);
+	ok("hostile catalogue entries (other server, export above the home one with "
+	   "on_remove=delete, root identity, an existing volume turned root) are ignored by "
+	   "every node with one warning naming the file; the catalogue belongs to CATALOGUE_UID "
+	   "and the anonymous uid cannot write it; subdir=/ on the home export is refused");
+}
+
 struct racer {
 	struct plugin *p;
 	int failures;
@@ -966,6 +1086,7 @@ int main(void)
 	test_mount();
 	test_concurrent();
 	test_second_node();
+	test_hostile_catalogue();
 	test_concurrent_create();
 	test_remove();
 	test_restart();
