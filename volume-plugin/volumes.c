@@ -429,11 +429,77 @@ static const struct volume_def *shares_dir(const struct volume_def *d,
 	return NULL;
 }
 
+#define KEEP_MAX 1024
+
+/* Append the identity of directory path on nb to keep (a missing one is skipped). */
+static int keep_dir(struct nfsb *nb, const char *path, struct nfsb_id *keep, size_t *nkeep,
+		    char *err, size_t errlen)
+{
+	struct nfsb_id chain[64];
+	size_t n;
+	int ret;
+
+	if (*nkeep == KEEP_MAX)
+		return 0;
+	ret = nfsb_walk_dir(nb, path, chain, 64, &n, err, errlen);
+	/* Not a directory we could reach (so delete) through this path either. */
+	if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP || ret == -ENAMETOOLONG ||
+	    ret == -EACCES || ret == -EPERM)
+		return 0;
+	if (ret < 0)
+		return ret;
+	keep[(*nkeep)++] = chain[n - 1];
+	return 0;
+}
+
+/*
+ * What on_remove=delete must never delete, by identity on the server: the export roots,
+ * the catalogue and every other volume's directory on d's server, however spelt.
+ */
+static int collect_keep(struct volumes *vs, struct nfsb *home, struct nfsb *data,
+			const struct volume_def *d, const struct volume_def *others, size_t n,
+			struct nfsb_id *keep, size_t *nkeep, size_t *nroots, char *err,
+			size_t errlen)
+{
+	int ret;
+
+	/* The export roots first (*nroots of them): a volume may lie inside one. */
+	*nkeep = 0;
+	ret = keep_dir(data, "/", keep, nkeep, err, errlen);
+	if (ret == 0 && home)
+		ret = keep_dir(home, "/", keep, nkeep, err, errlen);
+	*nroots = *nkeep;
+	if (ret == 0 && home)
+		ret = keep_dir(home, vs->cfg.catalogue_dir, keep, nkeep, err, errlen);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		const struct volume_def *o = &others[i];
+		struct nfsb *nb = NULL;
+
+		if (strcmp(o->name, d->name) == 0 || strcmp(o->server, d->server) != 0)
+			continue;
+		if (strcmp(o->export, d->export) == 0)
+			nb = data;
+		else if (home && is_home(vs, o))
+			nb = home;
+		if (nb) {
+			ret = keep_dir(nb, o->subdir, keep, nkeep, err, errlen);
+			continue;
+		}
+		ret = connect_to(vs, o->server, o->export, &nb, err, errlen);
+		if (ret == 0)
+			ret = keep_dir(nb, o->subdir, keep, nkeep, err, errlen);
+		nfsb_close(nb);
+	}
+	return ret;
+}
+
 static int delete_data(struct volumes *vs, struct nfsb *home, const struct volume_def *d,
 		       const struct volume_def *others, size_t nothers, char *err, size_t errlen)
 {
 	const struct volume_def *o = shares_dir(d, others, nothers);
+	struct nfsb_id *keep = NULL, chain[64];
 	struct nfsb *data = NULL;
+	size_t nkeep = 0, nroots = 0, nchain = 0;
 	char why[1024];
 	int ret;
 
@@ -450,13 +516,50 @@ static int delete_data(struct volumes *vs, struct nfsb *home, const struct volum
 		if (ret < 0)
 			return ret;
 	}
-	ret = nfsb_remove_tree(data, d->subdir, why, sizeof(why));
-	if (ret < 0)
+	keep = calloc(KEEP_MAX, sizeof(*keep));
+	if (!keep) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = collect_keep(vs, home, data, d, others, nothers, keep, &nkeep, &nroots, why,
+			   sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "volume %s: on_remove=delete: cannot check the directories "
+				      "that must stay: %s", d->name, why);
+		goto out;
+	}
+	/* Inside another volume's directory or the catalogue (by identity): keep. */
+	ret = nfsb_walk_dir(data, d->subdir, chain, 64, &nchain, why, sizeof(why));
+	if (ret == -ENOENT) {
+		ret = 0;
+		goto out;
+	}
+	for (size_t i = 1; ret == 0 && i < nchain; i++) {
+		for (size_t k = i + 1 == nchain ? 0 : nroots; k < nkeep; k++) {
+			if (nfsb_id_eq(&chain[i], &keep[k])) {
+				snprintf(why, sizeof(why),
+					 "/%.800s is, or lies inside, a directory that must "
+					 "stay (an export root, the catalogue or another volume's)",
+					 d->subdir);
+				ret = -EBUSY;
+				break;
+			}
+		}
+	}
+	if (ret == 0)
+		ret = nfsb_remove_tree_guarded(data, d->subdir, keep, nkeep, why, sizeof(why));
+	if (ret == -EBUSY || ret == -ELOOP || ret == -ENOTDIR || ret == -EXDEV) {
+		log_warnx("volume %s: on_remove=delete refused: %s: keeping the data", d->name, why);
+		ret = 0;
+	} else if (ret < 0) {
 		snprintf(err, errlen, "volume %s: cannot delete directory /%s: %s", d->name,
 			 d->subdir, why);
-	else
+	} else {
 		log_info("volume %s: on_remove=delete: deleted /%s on server %s export %s", d->name,
 			 d->subdir, d->server, d->export);
+	}
+out:
+	free(keep);
 	if (data != home)
 		nfsb_close(data);
 	return ret;
@@ -628,6 +731,28 @@ static int start_fuse(struct volumes *vs, const struct volume_def *d, const char
 	ret = volfs_clean_mountpoint(mp, err, errlen);
 	if (ret < 0)
 		return ret;
+	if (d->subdir[0]) {
+		/* The volume's root is reached through directories only: a component swapped
+		 * for a symlink would serve another volume's (or anyone's) data. */
+		struct nfsb *nb = NULL;
+		char why[1024];
+		size_t n;
+
+		ret = connect_to(vs, d->server, d->export, &nb, err, errlen);
+		if (ret < 0)
+			return ret;
+		/* As the volume's identity: the one its requests will use. */
+		if (d->uid >= 0 || d->gid >= 0)
+			nfsb_set_identity(nb, d->uid >= 0 ? (uid_t)d->uid : getuid(),
+					  d->gid >= 0 ? (gid_t)d->gid : getgid());
+		ret = nfsb_walk_dir(nb, d->subdir, NULL, 0, &n, why, sizeof(why));
+		nfsb_close(nb);
+		if (ret == -ELOOP || ret == -ENOTDIR || ret == -EINVAL) {
+			snprintf(err, errlen, "volume %s: cannot serve /%s: %s", d->name, d->subdir,
+				 why);
+			return ret;
+		}
+	}
 	settings_target(&vs->cfg, d->server, d->export, &t);
 	snprintf(fsname, sizeof(fsname), "%s:%s%s%s", d->server, d->export,
 		 strcmp(d->export, "/") && d->subdir[0] ? "/" : "", d->subdir);

@@ -46,7 +46,8 @@ struct plugin {
 static char *work;
 static char gdir[512], export_dir[512];
 static bool ganesha_started;
-static struct plugin node1 = {.name = "node1"}, node2 = {.name = "node2"}, v4 = {.name = "v4"};
+static struct plugin node1 = {.name = "node1"}, node2 = {.name = "node2"}, v4 = {.name = "v4"},
+		     node3 = {.name = "node3"};
 
 static long long now_ms(void)
 {
@@ -171,10 +172,10 @@ static bool is_mounted(const char *mp)
 
 static void cleanup(void)
 {
-	struct plugin *all[] = {&node1, &node2, &v4};
+	struct plugin *all[] = {&node1, &node2, &v4, &node3};
 	char cmd[1024];
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		plugin_stop(all[i], SIGTERM);
 		if (all[i]->mnt[0]) {
 			/* Leftovers of a failed run (a killed plugin leaves dead FUSE mounts). */
@@ -898,6 +899,76 @@ static void test_remove(void)
 	   "tree, and never a directory another volume uses");
 }
 
+/*
+ * Guards by identity: the home export's root and another volume's directory named through
+ * a second export (/alias = the parent of /export), and a directory swapped for a symlink
+ * to another volume after Create: on_remove=delete deletes none of them.
+ */
+static void test_identity_guards(void)
+{
+	static const char *const extra[] = {"ALLOWED_EXPORTS=127.0.0.1:/alias", NULL};
+	char p[1024], q[1024], buf[256], cmd[2400];
+
+	plugin_start(&node3, extra);
+	okcall(&node3, "/VolumeDriver.Create", "{\"Name\":\"victim\"}");
+	backing(p, sizeof(p), "victim/data.txt");
+	write_file(p, "victim data\n");
+	backing(q, sizeof(q), "home-marker.txt");
+	write_file(q, "home export data\n");
+	/* The home export's root, spelt /alias + subdir export. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"aliasroot\",\"Opts\":{\"export\":\"/alias\",\"subdir\":\"export\","
+	       "\"on_remove\":\"delete\"}}");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"aliasroot\"}");
+	CHECK(read_file(q, buf, sizeof(buf)) && strcmp(buf, "home export data\n") == 0,
+	      "on_remove=delete of /alias/export deleted the home export");
+	backing(cmd, sizeof(cmd), ".openmpf-volumes/victim.json");
+	CHECK(access(cmd, F_OK) == 0, "the catalogue went with the alias");
+	/* Another volume's directory, spelt /alias + subdir export/victim. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"aliasvictim\",\"Opts\":{\"export\":\"/alias\",\"subdir\":"
+	       "\"export/victim\",\"on_remove\":\"delete\"}}");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"aliasvictim\"}");
+	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "victim data\n") == 0,
+	      "on_remove=delete through /alias deleted another volume's data");
+	CHECK(log_count(&node3, "on_remove=delete refused") == 2,
+	      "node3 did not log both refusals");
+	/* A directory swapped for a symlink to another volume after Create. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"swapped\",\"Opts\":{\"subdir\":\"parent/link\",\"on_remove\":\"delete\"}}");
+	backing(q, sizeof(q), "parent/link");
+	CHECK(rmdir(q) == 0 && symlink("../victim", q) == 0, "plant symlink at %s", q);
+	expect_err(&node3, "/VolumeDriver.Mount", "{\"Name\":\"swapped\",\"ID\":\"s1\"}",
+		   "parent/link is a symbolic link");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"swapped\"}");
+	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "victim data\n") == 0,
+	      "on_remove=delete followed a symlink into another volume");
+	CHECK(log_count(&node3, "parent/link is a symbolic link") >= 1,
+	      "node3 did not name the symlink");
+	/* A symlink planted inside a volume: its delete removes the link, not the target. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"planted\",\"Opts\":{\"on_remove\":\"delete\"}}");
+	backing(q, sizeof(q), "planted/to-victim");
+	CHECK(symlink("../victim", q) == 0, "plant symlink at %s", q);
+	backing(q, sizeof(q), "planted/abs");
+	CHECK(symlink("/", q) == 0, "plant symlink at %s", q);
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"planted\"}");
+	backing(q, sizeof(q), "planted");
+	CHECK(access(q, F_OK) != 0, "planted was not deleted");
+	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "victim data\n") == 0,
+	      "deleting a volume with a planted symlink deleted its target");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"victim\"}");
+	backing(q, sizeof(q), "home-marker.txt");
+	unlink(q);
+	backing(q, sizeof(q), "parent/link");
+	unlink(q);
+	plugin_stop(&node3, SIGTERM);
+	ok("on_remove=delete by identity: the home export root and another volume's directory "
+	   "named through a second export, and a directory swapped for a symlink, are kept (and "
+	   "the swapped one is not mounted); a volume with planted symlinks deletes only its own "
+	   "tree");
+}
+
 static bool file_says(void *arg)
 {
 	char buf[256];
@@ -1062,7 +1133,8 @@ int main(void)
 	CHECK(work, "tmpdir");
 	atexit(cleanup);
 	snprintf(gdir, sizeof(gdir), "%s/ganesha", work);
-	snprintf(export_dir, sizeof(export_dir), "%s/export", work);
+	/* top/ is exported a second time as /alias: /alias/export is /export's root. */
+	snprintf(export_dir, sizeof(export_dir), "%s/top/export", work);
 	snprintf(cmd, sizeof(cmd), "require_ganesha");
 	{
 		int st = gsh("%s", cmd);
@@ -1075,8 +1147,12 @@ int main(void)
 	}
 	ganesha_started = true;
 	CHECK(gsh("mkdir -p \"%s\" && NFS_PORT=%s NFS_MNTPORT=%s ganesha_conf \"%s\" \"%s\" && "
-		  "chmod 1777 \"%s\" && ganesha_start \"%s\"",
-		  gdir, NFS_PORT, NFS_MNTPORT, gdir, export_dir, export_dir, gdir) == 0,
+		  "chmod 1777 \"%s\" && sed -n \"/^EXPORT {/,/^}/p\" \"%s/ganesha.conf\" | "
+		  "sed \"s|Export_Id = 1;|Export_Id = 2;|; s|Path = .*|Path = \\\"$(dirname %s)\\\";|; "
+		  "s|Pseudo = .*|Pseudo = \\\"/alias\\\";|\" >> \"%s/ganesha.conf\" && "
+		  "ganesha_start \"%s\"",
+		  gdir, NFS_PORT, NFS_MNTPORT, gdir, export_dir, export_dir, gdir, export_dir, gdir,
+		  gdir) == 0,
 	      "ganesha did not start (ports %s/%s busy?)", NFS_PORT, NFS_MNTPORT);
 	plugin_start(&node1, NULL);
 
@@ -1089,6 +1165,7 @@ int main(void)
 	test_hostile_catalogue();
 	test_concurrent_create();
 	test_remove();
+	test_identity_guards();
 	test_restart();
 	test_outage();
 	test_v4_refused();
