@@ -247,6 +247,14 @@ int options_check_policy(const struct volume_def *d, const struct settings *s, c
 			 d->name, d->uid, d->gid);
 		return -EPERM;
 	}
+	if ((d->uid >= 0 && d->uid == s->catalogue_uid) ||
+	    (d->gid >= 0 && d->gid == s->catalogue_gid)) {
+		snprintf(err, errlen,
+			 "volume %s: uid %d gid %d: that is the catalogue's identity "
+			 "(CATALOGUE_UID=%d CATALOGUE_GID=%d): containers must not write as it",
+			 d->name, d->uid, d->gid, s->catalogue_uid, s->catalogue_gid);
+		return -EPERM;
+	}
 	if (home && !d->subdir[0]) {
 		snprintf(err, errlen,
 			 "volume %s: subdir=/ on the home export would show containers the "

@@ -82,7 +82,8 @@ int options_check_def(const struct volume_def *d, const char *catalogue_dir, cha
  * any node, or anyone who can write the export, may have written):
  *   - with a home export (NFS_SERVER/NFS_EXPORT), server:export is the home one or listed
  *     in ALLOWED_EXPORTS;
- *   - uid and gid are not 0 unless ALLOW_ROOT_IDENTITY=true;
+ *   - uid and gid are not 0 unless ALLOW_ROOT_IDENTITY=true, and not the catalogue's
+ *     identity (CATALOGUE_UID/CATALOGUE_GID);
  *   - the home export's root (subdir "/") is refused: its FUSE view would hold the
  *     catalogue directory.
  * Returns 0 or -EPERM with a message naming the volume, the value and the setting.

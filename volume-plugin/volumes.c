@@ -289,6 +289,51 @@ static int make_subdir(struct nfsb *nb, const struct volume_def *d, char *err, s
 }
 
 /*
+ * A volume on another export of the home server may name the home export's root or the
+ * catalogue by another spelling (export=/srv subdir=mpf for NFS_EXPORT=/srv/mpf): its
+ * FUSE view would hold the catalogue. Decided by identity on the server.
+ */
+static int check_not_home_root(struct volumes *vs, struct nfsb *home, struct nfsb *data,
+			       const struct volume_def *d, char *err, size_t errlen)
+{
+	struct nfsb_id root[1], cat[2], mine[64];
+	char why[1024];
+	size_t n, nroot, ncat = 0;
+	int ret;
+
+	ret = nfsb_walk_dir(home, "/", root, 1, &nroot, why, sizeof(why));
+	if (ret == 0) {
+		ret = nfsb_walk_dir(home, vs->cfg.catalogue_dir, cat, 2, &ncat, why, sizeof(why));
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	if (ret == 0)
+		ret = nfsb_walk_dir(data, d->subdir, mine, 64, &n, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "volume %s: cannot check /%s: %s", d->name, d->subdir, why);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nfsb_id_eq(&mine[i], &root[0]) && i + 1 == n) {
+			snprintf(err, errlen,
+				 "volume %s: export %s subdir /%s is the home export's root (the "
+				 "same directory on the server), which holds the catalogue: use a "
+				 "subdir",
+				 d->name, d->export, d->subdir);
+			return -EPERM;
+		}
+		if (ncat == 2 && nfsb_id_eq(&mine[i], &cat[1])) {
+			snprintf(err, errlen,
+				 "volume %s: export %s subdir /%s is or lies inside the plugin's "
+				 "catalogue directory (the same directory on the server)",
+				 d->name, d->export, d->subdir);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/*
  * The NFS part of Create: consult the catalogue, make the directory, record the
  * definition. *want gets the stored definition (with its CreatedAt).
  */
@@ -336,6 +381,11 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 		snprintf(err, errlen, "volume %s: cannot create directory %s: %s", want->name,
 			 want->subdir, why);
 		goto out;
+	}
+	if (home && data != home && strcmp(want->server, vs->cfg.server) == 0) {
+		ret = check_not_home_root(vs, home, data, want, err, errlen);
+		if (ret < 0)
+			goto out;
 	}
 	if (home && !exists) {
 		want->created_at = time(NULL);

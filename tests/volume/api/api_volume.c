@@ -915,10 +915,24 @@ static void test_identity_guards(void)
 	write_file(p, "victim data\n");
 	backing(q, sizeof(q), "home-marker.txt");
 	write_file(q, "home export data\n");
-	/* The home export's root, spelt /alias + subdir export. */
-	okcall(&node3, "/VolumeDriver.Create",
-	       "{\"Name\":\"aliasroot\",\"Opts\":{\"export\":\"/alias\",\"subdir\":\"export\","
-	       "\"on_remove\":\"delete\"}}");
+	/* The home export's root, spelt /alias + subdir export: refused at Create (its view
+	 * would hold the catalogue); written by hand, its delete is refused. */
+	expect_err(&node3, "/VolumeDriver.Create",
+		   "{\"Name\":\"aliasroot\",\"Opts\":{\"export\":\"/alias\",\"subdir\":\"export\","
+		   "\"on_remove\":\"delete\"}}",
+		   "is the home export's root");
+	expect_err(&node3, "/VolumeDriver.Create",
+		   "{\"Name\":\"aliascat\",\"Opts\":{\"export\":\"/alias\",\"subdir\":"
+		   "\"export/.openmpf-volumes\"}}",
+		   "catalogue directory");
+	backing(cmd, sizeof(cmd), ".openmpf-volumes/aliasroot.json");
+	write_file(cmd, "{\"Format\":1,\"Name\":\"aliasroot\",\"Server\":\"127.0.0.1\",\"Export\":"
+			"\"/alias\",\"Subdir\":\"export\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"delete\"}");
+	for (long long end = now_ms() + 5000; !list_has(&node3, "aliasroot");) {
+		CHECK(now_ms() < end, "node3 never listed the hand-written aliasroot");
+		usleep(100000);
+	}
 	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"aliasroot\"}");
 	CHECK(read_file(q, buf, sizeof(buf)) && strcmp(buf, "home export data\n") == 0,
 	      "on_remove=delete of /alias/export deleted the home export");

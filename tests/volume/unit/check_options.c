@@ -223,6 +223,7 @@ static const struct {
 	{"{\"uid\":\"0\"}", "needs ALLOW_ROOT_IDENTITY=true"},
 	{"{\"gid\":\"0\",\"uid\":\"5\"}", "root as the NFS identity"},
 	{"{\"subdir\":\"/\"}", "catalogue directory .openmpf-volumes"},
+	{"{\"uid\":\"2147483646\"}", "the catalogue's identity"},
 	{"{\"subdir\":\"//./\"}", "subdir=/ on the home export"},
 };
 

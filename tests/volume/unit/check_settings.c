@@ -105,6 +105,7 @@ static const struct {
 	{{"ALLOWED_EXPORTS=nfs2:/a/../b"}, "'.' and '..'"},
 	{{"ALLOWED_EXPORTS=a:/1,a:/2,a:/3,a:/4,a:/5,a:/6,a:/7,a:/8,a:/9"}, "more than 8"},
 	{{"CATALOGUE_UID=0"}, "CATALOGUE_UID=0"},
+	{{"CATALOGUE_UID=376", "DEFAULT_UID=376"}, "must differ from every volume's"},
 };
 
 START_TEST(test_bad)
