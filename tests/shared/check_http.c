@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -288,6 +290,92 @@ START_TEST(test_parallel_calls)
 }
 END_TEST
 
+static int connect_sock(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *call_echo(void *arg)
+{
+	int status;
+	json_t *j = tl_call(sock, "/Test.Echo", "{\"Name\":\"c\"}", &status);
+
+	(void)arg;
+	json_decref(j);
+	return (void *)(long)(status == 200);
+}
+
+#define HALF_SENT 1100
+#define IDLE 100
+#define CLIENTS 500
+
+/*
+ * Connections held open by a client that never finishes its request (or never starts
+ * one) cost the server no thread: with a few hundred of them open, a valid request is
+ * answered within a second (the bound the issue states) and many concurrent clients are
+ * all served.
+ */
+START_TEST(test_abuse)
+{
+	static const char half[] = "POST /Test.Echo HTTP/1.1\r\nHost: \r\nContent-Length: 100\r\n\r\n{";
+	int fds[HALF_SENT + IDLE];
+	pthread_t t[CLIENTS];
+	long long t0;
+	int status, served = 0;
+	json_t *j;
+
+	struct rlimit rl;
+
+	/* Our own descriptors: the held connections plus the concurrent clients. */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < 4096 && rl.rlim_max >= 4096) {
+		rl.rlim_cur = 4096;
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	for (int i = 0; i < HALF_SENT + IDLE; i++) {
+		fds[i] = connect_sock();
+		if (i < HALF_SENT)
+			ck_assert_int_eq(send(fds[i], half, sizeof(half) - 1, MSG_NOSIGNAL),
+					 (ssize_t)sizeof(half) - 1);
+	}
+	t0 = mono_ms();
+	j = tl_call(sock, "/Test.Echo", "{}", &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_msg(mono_ms() - t0 < 1000, "answered after %lld ms", mono_ms() - t0);
+	json_decref(j);
+	for (int i = 0; i < CLIENTS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, call_echo, NULL), 0);
+	for (int i = 0; i < CLIENTS; i++) {
+		void *ok;
+
+		pthread_join(t[i], &ok);
+		served += ok != NULL;
+	}
+	ck_assert_int_eq(served, CLIENTS);
+	t0 = mono_ms();
+	j = tl_call(sock, "/Test.Echo", "{}", &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_msg(mono_ms() - t0 < 1000, "answered after %lld ms", mono_ms() - t0);
+	json_decref(j);
+	for (int i = 0; i < HALF_SENT + IDLE; i++)
+		close(fds[i]);
+}
+END_TEST
+
 START_TEST(test_stale_socket_replaced)
 {
 	/* A second server on the same path takes over a stale socket file. */
@@ -325,6 +413,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_keep_alive);
 	tcase_add_test(tc, test_parallel_calls);
 	tcase_add_test(tc, test_stale_socket_replaced);
+	tcase_add_test(tc, test_abuse);
 	suite_add_tcase(s, tc);
 	return tl_run_suite(s);
 }
