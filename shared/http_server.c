@@ -302,7 +302,6 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char dir[PATH_MAX];
 	char *slash;
-	mode_t old_mask;
 	struct stat st;
 	int fd, ret;
 
@@ -342,11 +341,25 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "remove stale socket %s: %s", path, strerror(-ret));
 		goto out_close;
 	}
-	old_mask = umask(0117);
+	/*
+	 * No umask here: it is per process, and other threads may be creating files. Linux
+	 * creates the socket file with the socket inode's mode (less the umask), so fchmod
+	 * first: the file is never more than 0660, then exactly 0660 once bound.
+	 */
+	if (fchmod(fd, 0660) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket mode: %s", strerror(-ret));
+		goto out_close;
+	}
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
-	umask(old_mask);
 	if (ret) {
 		snprintf(err, errlen, "bind %s: %s", path, strerror(-ret));
+		goto out_close;
+	}
+	if (chmod(path, 0660) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(-ret));
+		unlink(path);
 		goto out_close;
 	}
 	if (listen(fd, HTTP_BACKLOG) < 0) {

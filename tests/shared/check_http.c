@@ -40,6 +40,12 @@ static void start_server(void)
 	pid = tl_spawn(argv, env, logpath);
 	ck_assert_int_gt(pid, 0);
 	ck_assert_msg(tl_wait_until(10000, pid, tl_socket_ready, sock), "socket never came up");
+	{
+		struct stat st;
+
+		ck_assert_int_eq(stat(sock, &st), 0);
+		ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	}
 }
 
 static void stop_server(void)
@@ -376,6 +382,28 @@ START_TEST(test_abuse)
 }
 END_TEST
 
+START_TEST(test_not_a_socket_kept)
+{
+	/* Whatever else is at the socket path is not deleted. */
+	char path[200], *argv[] = {(char *)server_bin, path, NULL};
+	FILE *f;
+	pid_t p;
+	int st = 0;
+
+	snprintf(path, sizeof(path), "%s/plain-file", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("precious\n", f);
+	fclose(f);
+	p = tl_spawn(argv, NULL, logpath);
+	ck_assert_int_gt(p, 0);
+	ck_assert_int_eq(waitpid(p, &st, 0), p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(log_lines_with("exists and is not a socket", "echo: error: forged"), 1);
+}
+END_TEST
+
 START_TEST(test_stale_socket_replaced)
 {
 	/* A second server on the same path takes over a stale socket file. */
@@ -414,6 +442,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_parallel_calls);
 	tcase_add_test(tc, test_stale_socket_replaced);
 	tcase_add_test(tc, test_abuse);
+	tcase_add_test(tc, test_not_a_socket_kept);
 	suite_add_tcase(s, tc);
 	return tl_run_suite(s);
 }

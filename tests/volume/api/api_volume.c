@@ -337,6 +337,7 @@ static void backing(char *buf, size_t len, const char *rel)
 static void test_handshake(void)
 {
 	json_t *j, *want = json_pack("{s:[s]}", "Implements", "VolumeDriver");
+	struct stat sst;
 	int st;
 
 	j = call(&node1, "/Plugin.Activate", NULL, &st);
@@ -355,7 +356,38 @@ static void test_handshake(void)
 	j = call(&node1, "/VolumeDriver.Nonsense", "{}", &st);
 	CHECK(st == 404, "unknown endpoint: status %d", st);
 	json_decref(j);
-	ok("Activate, Capabilities (global), empty List, 404 for unknown endpoints");
+	{
+		/* Least privilege: only CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE, in every set,
+		 * and no exec can regain more. */
+		char path[64], line[256];
+		int found = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)node1.pid);
+		f = fopen(path, "r");
+		CHECK(f, "open %s", path);
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "CapEff:", 7) || !strncmp(line, "CapPrm:", 7) ||
+			    !strncmp(line, "CapBnd:", 7)) {
+				CHECK(strstr(line, "0000000000200400"), "capabilities: %s", line);
+				found++;
+			}
+			if (!strncmp(line, "CapInh:", 7) || !strncmp(line, "CapAmb:", 7)) {
+				CHECK(strstr(line, "0000000000000000"), "capabilities: %s", line);
+				found++;
+			}
+			if (!strncmp(line, "NoNewPrivs:", 11)) {
+				CHECK(strstr(line, "1"), "%s", line);
+				found++;
+			}
+		}
+		fclose(f);
+		CHECK(found == 6, "capability lines in %s: %d", path, found);
+		CHECK(stat(node1.sock, &sst) == 0 && (sst.st_mode & 0777) == 0660,
+		      "socket mode %o", (unsigned)(sst.st_mode & 0777));
+	}
+	ok("Activate, Capabilities (global), empty List, 404 for unknown endpoints; only "
+	   "CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE kept, no_new_privs, socket 0660");
 }
 
 static void test_bad_requests(void)
