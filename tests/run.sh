@@ -4,6 +4,7 @@
 #   ASan+UBSan for unit/API tests), then runs every ctest label:
 #     unit, api, netns  in build-asan/ (sanitizers, CK_FORK=no)
 #     fs, e2e           in build/      (release binaries go into the plugin rootfs)
+#     fuzz              in build-fuzz/ (clang, libFuzzer + ASan/UBSan, FUZZ_SECONDS each, 20)
 # Options: -L REGEX limits labels (e.g. tests/run.sh -L unit). Exit 0 only if all passed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,17 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 cmake -S . -B build-asan -DSANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
+fuzz_build=0
+if [ -z "$labels" ] || printf 'fuzz' | grep -qE "^($labels)\$"; then
+	if command -v clang >/dev/null; then
+		CC=clang cmake -S . -B build-fuzz -DFUZZ=ON -DBUILD_TESTING=OFF \
+			-DFUZZ_SECONDS="${FUZZ_SECONDS:-20}" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+		cmake --build build-fuzz -j"$jobs"
+		fuzz_build=1
+	else
+		echo "run.sh: clang missing (tests/install-deps.sh installs it): fuzz tests skipped"
+	fi
+fi
 
 passed=0 failed=0 skipped=0
 # run_ctest DIR LABEL-REGEX : run ctest and add its counts to the totals
@@ -55,6 +67,7 @@ run_ctest() {
 }
 run_ctest build-asan 'unit|api|netns'
 run_ctest build 'fs|e2e'
+if [ "$fuzz_build" = 1 ]; then run_ctest build-fuzz 'fuzz'; fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -836,8 +836,10 @@ static void test_hostile_catalogue(void)
 	backing(def, sizeof(def), ".openmpf-volumes/owned.json");
 	write_file(def, saved);
 	for (const char *n = "evil\0away\0rooted\0"; *n; n += strlen(n) + 1) {
-		snprintf(line, sizeof(line), ".openmpf-volumes/%s.json", n);
-		backing(def, sizeof(def), line);
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), ".openmpf-volumes/%s.json", n);
+		backing(def, sizeof(def), rel);
 		unlink(def);
 	}
 	unlink(mark);
