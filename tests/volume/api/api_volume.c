@@ -436,6 +436,23 @@ static void test_bad_requests(void)
 		   "no such volume");
 	/* Docker may replay these after restarts: they succeed. */
 	okcall(&node1, "/VolumeDriver.Unmount", "{\"Name\":\"nosuch\",\"ID\":\"i1\"}");
+	/* Names and IDs from the request are logged on one line each, escaped. */
+	okcall(&node1, "/VolumeDriver.Unmount",
+	       "{\"Name\":\"x\\nvolume-plugin: error: forged\",\"ID\":\"i\\rvolume-plugin: error: "
+	       "forged\\u001b[2K\"}");
+	expect_err(&node1, "/VolumeDriver.Create", "{\"Name\":\"x\\nvolume-plugin: error: forged\"}",
+		   "\\nvolume-plugin");
+	{
+		char cmd[1200];
+
+		snprintf(cmd, sizeof(cmd), "grep -q '^volume-plugin: error: forged' '%s'", node1.log);
+		CHECK(system(cmd) != 0, "a forged line reached node1's log");
+		snprintf(cmd, sizeof(cmd),
+			 "grep -qF 'Unmount of unknown mount ID i\\rvolume-plugin: error: "
+			 "forged\\x1b[2K' '%s'",
+			 node1.log);
+		CHECK(system(cmd) == 0, "the Unmount ID is not logged escaped on one line");
+	}
 	okcall(&node1, "/VolumeDriver.Remove", "{\"Name\":\"nosuch\"}");
 	/* Nothing of the refused ones reached the export. */
 	CHECK(access(export_dir, F_OK) == 0, "export dir");
