@@ -781,16 +781,31 @@ static int start_fuse(struct volumes *vs, const struct volume_def *d, const char
 	ret = volfs_clean_mountpoint(mp, err, errlen);
 	if (ret < 0)
 		return ret;
-	if (d->subdir[0]) {
-		/* The volume's root is reached through directories only: a component swapped
-		 * for a symlink would serve another volume's (or anyone's) data. */
-		struct nfsb *nb = NULL;
+	if (d->subdir[0] || (has_home(vs) && !is_home(vs, d) &&
+			      strcmp(d->server, vs->cfg.server) == 0)) {
+		/*
+		 * The volume's root is reached through directories only: a component swapped
+		 * for a symlink would serve another volume's (or anyone's) data. On another
+		 * export of the home server, the root must not be the home export's root or
+		 * the catalogue by another spelling (a definition from the catalogue never went
+		 * through Create's check on this node).
+		 */
+		struct nfsb *nb = NULL, *home = NULL;
 		char why[1024];
 		size_t n;
 
 		ret = connect_to(vs, d->server, d->export, &nb, err, errlen);
 		if (ret < 0)
 			return ret;
+		if (!is_home(vs, d) && has_home(vs) && strcmp(d->server, vs->cfg.server) == 0 &&
+		    connect_to(vs, vs->cfg.server, vs->cfg.export, &home, why, sizeof(why)) == 0) {
+			ret = check_not_home_root(vs, home, nb, d, err, errlen);
+			nfsb_close(home);
+			if (ret == -EPERM) {
+				nfsb_close(nb);
+				return ret;
+			}
+		}
 		/* As the volume's identity: the one its requests will use. */
 		if (d->uid >= 0 || d->gid >= 0)
 			nfsb_set_identity(nb, d->uid >= 0 ? (uid_t)d->uid : getuid(),

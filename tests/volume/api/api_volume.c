@@ -984,6 +984,8 @@ static void test_identity_guards(void)
 		CHECK(now_ms() < end, "node3 never listed the hand-written aliasroot");
 		usleep(100000);
 	}
+	expect_err(&node3, "/VolumeDriver.Mount", "{\"Name\":\"aliasroot\",\"ID\":\"a1\"}",
+		   "is the home export's root");
 	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"aliasroot\"}");
 	CHECK(read_file(q, buf, sizeof(buf)) && strcmp(buf, "home export data\n") == 0,
 	      "on_remove=delete of /alias/export deleted the home export");
