@@ -65,8 +65,7 @@ static void settings_case(const char *text)
 
 	if (!copy)
 		return;
-	for (line = strtok_r(copy, "\n", &save); line && n < 63;
-	     line = strtok_r(NULL, "\n", &save))
+	for (line = strtok_r(copy, "\n", &save); line && n < 63; line = strtok_r(NULL, "\n", &save))
 		env[n++] = line;
 	env[n] = NULL;
 	if (settings_parse(env, &s, err, sizeof(err)) == 0)

@@ -23,9 +23,12 @@ static char sock[108];
 static struct ipam ip;
 static struct http_server *srv; /* kept: lives until the process exits */
 static const char *paths[] = {
-	"/Plugin.Activate",	      "/IpamDriver.GetCapabilities",
-	"/IpamDriver.GetDefaultAddressSpaces", "/IpamDriver.RequestPool",
-	"/IpamDriver.ReleasePool",    "/IpamDriver.RequestAddress",
+	"/Plugin.Activate",
+	"/IpamDriver.GetCapabilities",
+	"/IpamDriver.GetDefaultAddressSpaces",
+	"/IpamDriver.RequestPool",
+	"/IpamDriver.ReleasePool",
+	"/IpamDriver.RequestAddress",
 	"/IpamDriver.ReleaseAddress",
 };
 
@@ -47,8 +50,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char dir[] = "/tmp/fuzz-ipam.XXXXXX";
 	static struct settings cfg;
 	char err[1024];
-	char *env[] = {"POOLS=10.0.0.0/8:24,172.16.0.0/12:16", "POOLS6=fd00::/8:64", "EXCLUDE=",
-		       NULL};
+	char *env[] = {"POOLS=10.0.0.0/8:24,172.16.0.0/12:16", "POOLS6=fd00::/8:64",
+		       "EXCLUDE=", NULL};
 
 	(void)argc;
 	(void)argv;
@@ -87,8 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char url[512];
 	size_t used;
 
-	fuzz_pick_url(data, size, paths, sizeof(paths) / sizeof(paths[0]), url, sizeof(url),
-		      &used);
+	fuzz_pick_url(data, size, paths, sizeof(paths) / sizeof(paths[0]), url, sizeof(url), &used);
 	fuzz_post_and_check(sock, url, data + used, size - used);
 	check_no_overlap();
 	return 0;

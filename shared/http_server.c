@@ -287,8 +287,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-							     va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
@@ -333,8 +332,8 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	 */
 	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		ret = -EEXIST;
-		snprintf(err, errlen, "socket path %s: exists and is not a socket: not replacing it",
-			 path);
+		snprintf(err, errlen,
+			 "socket path %s: exists and is not a socket: not replacing it", path);
 		goto out_close;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -424,7 +423,8 @@ struct http_server *http_server_start(const char *sock_path, const struct http_r
 	for (size_t i = 0; i < HTTP_WORKERS; i++) {
 		ret = pthread_create(&srv->workers[i], NULL, worker, srv);
 		if (ret) {
-			snprintf(err, errlen, "cannot start HTTP worker threads: %s", strerror(ret));
+			snprintf(err, errlen, "cannot start HTTP worker threads: %s",
+				 strerror(ret));
 			goto out_stop;
 		}
 		srv->nworkers++;

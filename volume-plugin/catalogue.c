@@ -412,8 +412,12 @@ void catalogue_listing_fini(struct catalogue_listing *l)
 int catalogue_list(struct nfsb *nb, const struct settings *s, struct catalogue_listing *out,
 		   char *err, size_t errlen)
 {
-	struct list_ctx c = {
-		.nb = nb, .s = s, .dir = s->catalogue_dir, .out = out, .err = err, .errlen = errlen};
+	struct list_ctx c = {.nb = nb,
+			     .s = s,
+			     .dir = s->catalogue_dir,
+			     .out = out,
+			     .err = err,
+			     .errlen = errlen};
 	int ret;
 
 	memset(out, 0, sizeof(*out));

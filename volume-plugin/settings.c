@@ -313,21 +313,22 @@ static int parse_guards(char *const *envp, struct settings *s, char *err, size_t
 			 s->default_uid, s->default_gid);
 		return -EINVAL;
 	}
-	ret = config_get_uint(envp, "CATALOGUE_UID", SETTINGS_DEFAULT_CATALOGUE_ID, 1,
-			      2147483646UL, &n, err, errlen);
+	ret = config_get_uint(envp, "CATALOGUE_UID", SETTINGS_DEFAULT_CATALOGUE_ID, 1, 2147483646UL,
+			      &n, err, errlen);
 	if (ret < 0)
 		return ret;
 	s->catalogue_uid = (int)n;
-	ret = config_get_uint(envp, "CATALOGUE_GID", SETTINGS_DEFAULT_CATALOGUE_ID, 1,
-			      2147483646UL, &n, err, errlen);
+	ret = config_get_uint(envp, "CATALOGUE_GID", SETTINGS_DEFAULT_CATALOGUE_ID, 1, 2147483646UL,
+			      &n, err, errlen);
 	if (ret < 0)
 		return ret;
 	s->catalogue_gid = (int)n;
 	if (s->default_uid == s->catalogue_uid || s->default_gid == s->catalogue_gid) {
-		snprintf(err, errlen,
-			 "DEFAULT_UID=%d DEFAULT_GID=%d: the catalogue's identity (CATALOGUE_UID=%d "
-			 "CATALOGUE_GID=%d) must differ from every volume's",
-			 s->default_uid, s->default_gid, s->catalogue_uid, s->catalogue_gid);
+		snprintf(
+			err, errlen,
+			"DEFAULT_UID=%d DEFAULT_GID=%d: the catalogue's identity (CATALOGUE_UID=%d "
+			"CATALOGUE_GID=%d) must differ from every volume's",
+			s->default_uid, s->default_gid, s->catalogue_uid, s->catalogue_gid);
 		return -EINVAL;
 	}
 	return 0;

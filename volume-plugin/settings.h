@@ -71,7 +71,7 @@ struct settings {
 	struct settings_export {
 		char server[NFSB_SERVER_MAX];
 		char export[NFSB_EXPORT_MAX]; /* normalised */
-	} allowed[SETTINGS_MAX_ALLOWED];  /* ALLOWED_EXPORTS */
+	} allowed[SETTINGS_MAX_ALLOWED];      /* ALLOWED_EXPORTS */
 	size_t nallowed;
 	bool allow_root;   /* ALLOW_ROOT_IDENTITY */
 	int catalogue_uid; /* >= 1 */

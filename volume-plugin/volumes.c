@@ -349,8 +349,7 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 		ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, err, errlen);
 		if (ret < 0)
 			goto out;
-		ret = catalogue_get(home, &vs->cfg, want->name, &have, why,
-				    sizeof(why));
+		ret = catalogue_get(home, &vs->cfg, want->name, &have, why, sizeof(why));
 		if (ret == 0) {
 			exists = true;
 			if (options_diff(&have, want, diff, sizeof(diff)) > 0) {
@@ -574,8 +573,10 @@ static int delete_data(struct volumes *vs, struct nfsb *home, const struct volum
 	ret = collect_keep(vs, home, data, d, others, nothers, keep, &nkeep, &nroots, why,
 			   sizeof(why));
 	if (ret < 0) {
-		snprintf(err, errlen, "volume %s: on_remove=delete: cannot check the directories "
-				      "that must stay: %s", d->name, why);
+		snprintf(err, errlen,
+			 "volume %s: on_remove=delete: cannot check the directories "
+			 "that must stay: %s",
+			 d->name, why);
 		goto out;
 	}
 	/* Inside another volume's directory or the catalogue (by identity): keep. */
@@ -599,7 +600,8 @@ static int delete_data(struct volumes *vs, struct nfsb *home, const struct volum
 	if (ret == 0)
 		ret = nfsb_remove_tree_guarded(data, d->subdir, keep, nkeep, why, sizeof(why));
 	if (ret == -EBUSY || ret == -ELOOP || ret == -ENOTDIR || ret == -EXDEV) {
-		log_warnx("volume %s: on_remove=delete refused: %s: keeping the data", d->name, why);
+		log_warnx("volume %s: on_remove=delete refused: %s: keeping the data", d->name,
+			  why);
 		ret = 0;
 	} else if (ret < 0) {
 		snprintf(err, errlen, "volume %s: cannot delete directory /%s: %s", d->name,
@@ -781,8 +783,8 @@ static int start_fuse(struct volumes *vs, const struct volume_def *d, const char
 	ret = volfs_clean_mountpoint(mp, err, errlen);
 	if (ret < 0)
 		return ret;
-	if (d->subdir[0] || (has_home(vs) && !is_home(vs, d) &&
-			      strcmp(d->server, vs->cfg.server) == 0)) {
+	if (d->subdir[0] ||
+	    (has_home(vs) && !is_home(vs, d) && strcmp(d->server, vs->cfg.server) == 0)) {
 		/*
 		 * The volume's root is reached through directories only: a component swapped
 		 * for a symlink would serve another volume's (or anyone's) data. On another

@@ -160,8 +160,9 @@ static char *one_error_reply(const char *raw, size_t len, int want_status)
 static char *post_raw(const char *path, const char *body, size_t blen, size_t *len)
 {
 	char *req = NULL;
-	int n = asprintf(&req, "POST %s HTTP/1.1\r\nHost: \r\nContent-Length: %zu\r\n"
-			       "Connection: close\r\n\r\n",
+	int n = asprintf(&req,
+			 "POST %s HTTP/1.1\r\nHost: \r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n",
 			 path, blen);
 
 	ck_assert_int_gt(n, 0);
@@ -337,7 +338,8 @@ static void *call_echo(void *arg)
  */
 START_TEST(test_abuse)
 {
-	static const char half[] = "POST /Test.Echo HTTP/1.1\r\nHost: \r\nContent-Length: 100\r\n\r\n{";
+	static const char half[] =
+		"POST /Test.Echo HTTP/1.1\r\nHost: \r\nContent-Length: 100\r\n\r\n{";
 	int fds[HALF_SENT + IDLE];
 	pthread_t t[CLIENTS];
 	long long t0;

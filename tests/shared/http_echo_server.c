@@ -72,11 +72,8 @@ static json_t *barrier(void *ctx, json_t *req)
 }
 
 static const struct http_route routes[] = {
-	{"/Test.Barrier", barrier},
-	{"/Test.Echo", echo},
-	{"/Test.Fail", fail},
-	{"/Test.Quote", quote},
-	{"/Test.Slow", slow},
+	{"/Test.Barrier", barrier}, {"/Test.Echo", echo}, {"/Test.Fail", fail},
+	{"/Test.Quote", quote},	    {"/Test.Slow", slow},
 };
 
 int main(int argc, char **argv)

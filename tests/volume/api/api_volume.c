@@ -383,8 +383,8 @@ static void test_handshake(void)
 		}
 		fclose(f);
 		CHECK(found == 6, "capability lines in %s: %d", path, found);
-		CHECK(stat(node1.sock, &sst) == 0 && (sst.st_mode & 0777) == 0660,
-		      "socket mode %o", (unsigned)(sst.st_mode & 0777));
+		CHECK(stat(node1.sock, &sst) == 0 && (sst.st_mode & 0777) == 0660, "socket mode %o",
+		      (unsigned)(sst.st_mode & 0777));
 	}
 	ok("Activate, Capabilities (global), empty List, 404 for unknown endpoints; only "
 	   "CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE kept, no_new_privs, socket 0660");
@@ -440,12 +440,13 @@ static void test_bad_requests(void)
 	okcall(&node1, "/VolumeDriver.Unmount",
 	       "{\"Name\":\"x\\nvolume-plugin: error: forged\",\"ID\":\"i\\rvolume-plugin: error: "
 	       "forged\\u001b[2K\"}");
-	expect_err(&node1, "/VolumeDriver.Create", "{\"Name\":\"x\\nvolume-plugin: error: forged\"}",
-		   "\\nvolume-plugin");
+	expect_err(&node1, "/VolumeDriver.Create",
+		   "{\"Name\":\"x\\nvolume-plugin: error: forged\"}", "\\nvolume-plugin");
 	{
 		char cmd[1200];
 
-		snprintf(cmd, sizeof(cmd), "grep -q '^volume-plugin: error: forged' '%s'", node1.log);
+		snprintf(cmd, sizeof(cmd), "grep -q '^volume-plugin: error: forged' '%s'",
+			 node1.log);
 		CHECK(system(cmd) != 0, "a forged line reached node1's log");
 		snprintf(cmd, sizeof(cmd),
 			 "grep -qF 'Unmount of unknown mount ID i\\rvolume-plugin: error: "
@@ -820,9 +821,11 @@ static void test_hostile_catalogue(void)
 		free(text);
 		json_decref(j);
 	}
-	CHECK(tl_wait_until(5000, node2.pid, log_says, "still cannot use .openmpf-volumes/evil.json"),
+	CHECK(tl_wait_until(5000, node2.pid, log_says,
+			    "still cannot use .openmpf-volumes/evil.json"),
 	      "node2 never listed the catalogue twice after the hostile files appeared");
-	CHECK(tl_wait_until(5000, node2.pid, log_says, "still cannot use .openmpf-volumes/owned.json"),
+	CHECK(tl_wait_until(5000, node2.pid, log_says,
+			    "still cannot use .openmpf-volumes/owned.json"),
 	      "node2 never re-read owned.json");
 	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/evil.json") == 1,
 	      "evil.json: not exactly one warning");
@@ -841,8 +844,7 @@ static void test_hostile_catalogue(void)
 	CHECK(json_integer_value(json_object_get(s, "Uid")) != 0, "node2 adopted uid 0: %s",
 	      json_dumps(s, 0));
 	json_decref(s);
-	expect_err(&node2, "/VolumeDriver.Mount", "{\"Name\":\"rooted\",\"ID\":\"r1\"}",
-		   "rooted");
+	expect_err(&node2, "/VolumeDriver.Mount", "{\"Name\":\"rooted\",\"ID\":\"r1\"}", "rooted");
 	/* Remove of the hostile name touches nothing outside its own definition. */
 	st2 = 0;
 	json_decref(call(&node1, "/VolumeDriver.Remove", "{\"Name\":\"evil\"}", &st2));
@@ -1002,7 +1004,8 @@ static void test_identity_guards(void)
 	      "node3 did not log both refusals");
 	/* A directory swapped for a symlink to another volume after Create. */
 	okcall(&node3, "/VolumeDriver.Create",
-	       "{\"Name\":\"swapped\",\"Opts\":{\"subdir\":\"parent/link\",\"on_remove\":\"delete\"}}");
+	       "{\"Name\":\"swapped\",\"Opts\":{\"subdir\":\"parent/"
+	       "link\",\"on_remove\":\"delete\"}}");
 	backing(q, sizeof(q), "parent/link");
 	CHECK(rmdir(q) == 0 && symlink("../victim", q) == 0, "plant symlink at %s", q);
 	expect_err(&node3, "/VolumeDriver.Mount", "{\"Name\":\"swapped\",\"ID\":\"s1\"}",
@@ -1215,7 +1218,8 @@ int main(void)
 	ganesha_started = true;
 	CHECK(gsh("mkdir -p \"%s\" && NFS_PORT=%s NFS_MNTPORT=%s ganesha_conf \"%s\" \"%s\" && "
 		  "chmod 1777 \"%s\" && sed -n \"/^EXPORT {/,/^}/p\" \"%s/ganesha.conf\" | "
-		  "sed \"s|Export_Id = 1;|Export_Id = 2;|; s|Path = .*|Path = \\\"$(dirname %s)\\\";|; "
+		  "sed \"s|Export_Id = 1;|Export_Id = 2;|; s|Path = .*|Path = \\\"$(dirname "
+		  "%s)\\\";|; "
 		  "s|Pseudo = .*|Pseudo = \\\"/alias\\\";|\" >> \"%s/ganesha.conf\" && "
 		  "ganesha_start \"%s\"",
 		  gdir, NFS_PORT, NFS_MNTPORT, gdir, export_dir, export_dir, gdir, export_dir, gdir,

@@ -17,12 +17,13 @@ START_TEST(test_defaults)
 	char err[512], buf[2048];
 
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
-	ck_assert_str_eq(settings_format(&s, buf, sizeof(buf)),
-			 "NFS_SERVER= NFS_EXPORT= NFS_VERSION=3 NFS_PORT=0 NFS_MOUNT_PORT=0 "
-			 "NFS_TIMEOUT=5 REFRESH_INTERVAL=10 LOG_LEVEL=info STATE_DIR=/state "
-			 "MOUNT_ROOT=/mnt/volumes CATALOGUE_DIR=.openmpf-volumes DEFAULT_UID= "
-			 "DEFAULT_GID= DEFAULT_MODE=0777 ALLOWED_EXPORTS= ALLOW_ROOT_IDENTITY=false "
-			 "CATALOGUE_UID=2147483646 CATALOGUE_GID=2147483646");
+	ck_assert_str_eq(
+		settings_format(&s, buf, sizeof(buf)),
+		"NFS_SERVER= NFS_EXPORT= NFS_VERSION=3 NFS_PORT=0 NFS_MOUNT_PORT=0 "
+		"NFS_TIMEOUT=5 REFRESH_INTERVAL=10 LOG_LEVEL=info STATE_DIR=/state "
+		"MOUNT_ROOT=/mnt/volumes CATALOGUE_DIR=.openmpf-volumes DEFAULT_UID= "
+		"DEFAULT_GID= DEFAULT_MODE=0777 ALLOWED_EXPORTS= ALLOW_ROOT_IDENTITY=false "
+		"CATALOGUE_UID=2147483646 CATALOGUE_GID=2147483646");
 	ck_assert_int_eq(s.default_uid, -1);
 	ck_assert_int_eq(s.default_gid, -1);
 	/* Empty values are the defaults too (docker plugin set NFS_TIMEOUT=). */
@@ -124,8 +125,13 @@ END_TEST
 
 START_TEST(test_guards)
 {
-	char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf", "ALLOWED_EXPORTS=nfs2:/data//x/,nfs3:/",
-		       "DEFAULT_UID=0", "ALLOW_ROOT_IDENTITY=yes", "CATALOGUE_UID=4242", NULL};
+	char *env[] = {"NFS_SERVER=nfs1",
+		       "NFS_EXPORT=/srv/mpf",
+		       "ALLOWED_EXPORTS=nfs2:/data//x/,nfs3:/",
+		       "DEFAULT_UID=0",
+		       "ALLOW_ROOT_IDENTITY=yes",
+		       "CATALOGUE_UID=4242",
+		       NULL};
 	struct settings s;
 	char err[512];
 
