@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* fuzz_http_client: see fuzz_http_client.h. */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,4 +133,27 @@ void fuzz_post_and_check(const char *sock, const char *url, const uint8_t *body,
 		fail("error reply without a plain, non-empty Err", resp);
 	json_decref(j);
 	free(resp);
+}
+
+static const char *exit_dir;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_exit_dir(void)
+{
+	if (exit_dir)
+		nftw(exit_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void fuzz_remove_at_exit(const char *dir)
+{
+	exit_dir = dir;
+	atexit(remove_exit_dir);
 }

@@ -22,4 +22,7 @@ void fuzz_pick_url(const uint8_t *data, size_t size, const char *const *paths, s
  */
 void fuzz_post_and_check(const char *sock, const char *url, const uint8_t *body, size_t len);
 
+/* Remove dir (and everything in it) when the process exits. dir must stay valid. */
+void fuzz_remove_at_exit(const char *dir);
+
 #endif

@@ -59,6 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	json_object_seed(1);
 	if (!mkdtemp(dir))
 		abort();
+	fuzz_remove_at_exit(dir);
 	snprintf(sock, sizeof(sock), "%s/i.sock", dir);
 	if (settings_parse(env, &cfg, err, sizeof(err)) < 0 ||
 	    ipam_init(&ip, &cfg, NULL, hostnets, NULL, err, sizeof(err)) < 0 ||

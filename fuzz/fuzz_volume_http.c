@@ -49,6 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	json_object_seed(1);
 	if (!mkdtemp(dir))
 		abort();
+	fuzz_remove_at_exit(dir);
 	snprintf(state, sizeof(state), "STATE_DIR=%s/state", dir);
 	snprintf(mnt, sizeof(mnt), "MOUNT_ROOT=%s/mnt", dir);
 	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
