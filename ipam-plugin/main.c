@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "peer_sync.h"
+#include "privs.h"
 #include "resolvconf.h"
 #include "settings.h"
 #include "state.h"
@@ -308,6 +310,7 @@ static void plugin_fini(struct plugin *pl)
  */
 static int serve(const struct args *a, struct plugin *pl, const char *config_error)
 {
+	static const int keep[] = {CAP_NET_BIND_SERVICE};
 	char err[1024], line[4096];
 	struct ipam_api api = {.pools = &pl->pools, .peers_state = peers_state, .peers_arg = pl};
 	struct http_server *srv;
@@ -326,6 +329,14 @@ static int serve(const struct args *a, struct plugin *pl, const char *config_err
 		errno = -ret;
 		fatal("cannot create state directory %s", pl->cfg.state_dir);
 	}
+	/*
+	 * Netlink dumps, the state and resolv.conf need no capability; a reserved source
+	 * port for an NFS server exporting with "secure" does. Before any thread exists:
+	 * threads inherit the capability sets.
+	 */
+	if (privs_limit(keep, sizeof(keep) / sizeof(keep[0]), err, sizeof(err)) < 0)
+		fatalx("cannot drop privileges: %s", err);
+	log_info("privileges: kept %s", privs_format(line, sizeof(line)));
 	ret = plugin_init(pl, a, true, err, sizeof(err));
 	if (ret < 0)
 		fatalx("cannot load state: %s", err);

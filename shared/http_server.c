@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
  * http_server: libmicrohttpd on a unix socket we bind ourselves (as relayd's
- * control_init does: unlink a stale path, bind under a umask, chmod), one thread per
- * connection because dockerd keeps several connections open and calls in parallel.
+ * control_init does: unlink a stale path, bind under a umask, chmod). One epoll thread
+ * serves every connection; complete requests go to a small pool of worker threads (their
+ * connections suspended meanwhile), so idle or half-sent connections cost no thread and a
+ * slow handler does not hold up other clients.
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,12 +22,29 @@
 #include <microhttpd.h>
 
 #include "atomic_file.h"
+#include "escape.h"
 #include "http_server.h"
 #include "jsonutil.h"
 #include "log.h"
 
 #define HTTP_MAX_BODY (1u << 20)
 #define HTTP_CONTENT_TYPE "application/vnd.docker.plugins.v1+json"
+/* Sent when even the error reply cannot be built (no memory): every request gets one. */
+#define HTTP_LAST_RESORT "{\"Err\":\"internal error\"}"
+/*
+ * Threads that run handlers. Connections cost no thread: one epoll thread reads requests
+ * and writes replies, a request whose body is complete is suspended and queued here, and
+ * resumed with its reply. Handlers may block on a slow NFS server for up to NFS_TIMEOUT;
+ * this many can do so at once while the socket keeps answering.
+ */
+#define HTTP_WORKERS 16
+/* Idle keep-alive connections and half-sent requests are closed after this long. */
+#define HTTP_IDLE_TIMEOUT_S 15
+/* Open connections and pending accepts (the kernel caps the backlog at somaxconn). */
+#define HTTP_MAX_CONNECTIONS 8192
+#define HTTP_BACKLOG 4096
+
+struct http_request;
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -31,41 +52,67 @@ struct http_server {
 	size_t nroutes;
 	void *ctx;
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* The handler queue and its workers. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct http_request *head, *tail;
+	bool stopping;
+	pthread_t workers[HTTP_WORKERS];
+	size_t nworkers;
 };
 
-/* Per-request upload buffer, owned by libmicrohttpd's connection context. */
+/* Per-request state, owned by libmicrohttpd's connection context. */
 struct http_request {
+	struct MHD_Connection *conn;
 	char *body;
 	size_t len;
 	bool too_big;
+	char *url; /* copied: the job runs after on_request returned */
+	bool queued;
+	/* The reply, set by a worker before it resumes the connection. */
+	bool done;
+	unsigned int status;
+	char *reply; /* JSON text (malloc) or NULL: HTTP_LAST_RESORT */
+	struct http_request *next;
 };
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned int status, json_t *reply)
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, unsigned int status, char *text)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char *text = json_dumps(reply, JSON_COMPACT);
 
-	if (!text)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
+	if (text) {
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(text);
+	} else {
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		resp = MHD_create_response_from_buffer(strlen(HTTP_LAST_RESORT), HTTP_LAST_RESORT,
+						       MHD_RESPMEM_PERSISTENT);
 	}
+	if (!resp)
+		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_CONTENT_TYPE);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned int status, const char *msg)
+/* The JSON text of reply (NULL if it cannot be built: the caller sends HTTP_LAST_RESORT). */
+static char *dump(json_t *reply)
 {
-	json_t *reply = json_pack("{s:s}", "Err", msg);
-	enum MHD_Result ret = send_json(conn, status, reply);
+	return reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+}
+
+/* {"Err": msg}; msg may quote the request: escaped here, so json_pack never refuses it. */
+static char *error_text(const char *msg)
+{
+	char text[2048];
+	json_t *reply = json_pack("{s:s}", "Err", escape_str(text, sizeof(text), msg));
+	char *out = dump(reply);
 
 	json_decref(reply);
-	return ret;
+	return out;
 }
 
 static const struct http_route *find_route(const struct http_server *srv, const char *url)
@@ -92,47 +139,81 @@ void http_server_routine_failure(void)
 	routine_failure = true;
 }
 
-static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *conn,
-				const char *url, struct http_request *req)
+/* Run the request (on a worker): sets req->status and req->reply. */
+static void dispatch(struct http_server *srv, struct http_request *req)
 {
-	const struct http_route *route = find_route(srv, url);
+	const struct http_route *route = find_route(srv, req->url);
+	const char *url = req->url;
 	char err[512];
 	json_t *request, *reply;
-	enum MHD_Result ret;
 
+	req->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	if (!route) {
-		log_debug("http: unknown endpoint %s", url);
 		snprintf(err, sizeof(err), "unknown endpoint %s", url);
-		return send_error(conn, MHD_HTTP_NOT_FOUND, err);
+		log_info("http: %s", err);
+		req->status = MHD_HTTP_NOT_FOUND;
+		req->reply = error_text(err);
+		return;
 	}
 	if (req->too_big) {
 		snprintf(err, sizeof(err), "%s: request body over %u bytes", url, HTTP_MAX_BODY);
-		return send_error(conn, 413, err);
+		log_info("http: %s", err);
+		req->status = 413;
+		req->reply = error_text(err);
+		return;
 	}
 	request = jsonutil_parse_request(req->body, req->len, err, sizeof(err));
 	if (!request) {
 		log_info("http: %s: %s", url, err);
-		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+		req->reply = error_text(err);
+		return;
 	}
 	log_debug("http: %s %.*s", url, (int)(req->len > 1000 ? 1000 : req->len),
 		  req->body ? req->body : "");
 	routine_failure = false;
 	reply = route->handler(srv->ctx, request);
 	json_decref(request);
-	if (!reply)
-		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
-	if (reply_is_error(reply)) {
-		if (routine_failure)
-			log_debug("http: %s: %s", url,
-				  json_string_value(json_object_get(reply, "Err")));
-		else
-			log_info("http: %s failed: %s", url,
-				 json_string_value(json_object_get(reply, "Err")));
+	if (!reply) {
+		req->reply = error_text("internal error");
+		return;
 	}
-	ret = send_json(conn, reply_is_error(reply) ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK,
-			reply);
+	if (reply_is_error(reply) && routine_failure)
+		log_debug("http: %s: %s", url, json_string_value(json_object_get(reply, "Err")));
+	else if (reply_is_error(reply))
+		log_info("http: %s failed: %s", url,
+			 json_string_value(json_object_get(reply, "Err")));
+	else
+		req->status = MHD_HTTP_OK;
+	req->reply = dump(reply);
 	json_decref(reply);
-	return ret;
+}
+
+static void *worker(void *arg)
+{
+	struct http_server *srv = arg;
+
+	pthread_mutex_lock(&srv->lock);
+	for (;;) {
+		struct http_request *req = srv->head;
+
+		if (!req) {
+			if (srv->stopping)
+				break;
+			pthread_cond_wait(&srv->cond, &srv->lock);
+			continue;
+		}
+		srv->head = req->next;
+		if (!srv->head)
+			srv->tail = NULL;
+		pthread_mutex_unlock(&srv->lock);
+		dispatch(srv, req);
+		req->done = true;
+		/* Thread-safe: wakes the polling thread, which calls on_request again. */
+		MHD_resume_connection(req->conn);
+		pthread_mutex_lock(&srv->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -148,8 +229,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
+		req->conn = conn;
 		*con_cls = req;
 		return MHD_YES;
+	}
+	if (req->done) {
+		/* Resumed by a worker: send its reply (queue_reply takes the text). */
+		char *text = req->reply;
+
+		req->reply = NULL;
+		return queue_reply(conn, req->status, text);
 	}
 	if (*upload_size) {
 		if (!req->too_big && req->len + *upload_size <= HTTP_MAX_BODY) {
@@ -170,9 +259,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
 		snprintf(err, sizeof(err), "method %s not allowed: plugin endpoints take POST",
 			 method);
-		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, err);
+		log_info("http: %s: %s", url, err);
+		return queue_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, error_text(err));
 	}
-	return dispatch(srv, conn, url, req);
+	if (req->queued)
+		return MHD_YES; /* spurious call while suspended */
+	req->url = strdup(url);
+	if (!req->url)
+		return queue_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	/* The body is complete: hand the request to a worker, park the connection. */
+	req->queued = true;
+	MHD_suspend_connection(conn);
+	pthread_mutex_lock(&srv->lock);
+	if (srv->tail)
+		srv->tail->next = req;
+	else
+		srv->head = req;
+	srv->tail = req;
+	pthread_cond_signal(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -185,12 +291,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (req) {
 		free(req->body);
+		free(req->url);
+		free(req->reply);
 		free(req);
 	}
 	*con_cls = NULL;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
@@ -205,7 +313,7 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char dir[PATH_MAX];
 	char *slash;
-	mode_t old_mask;
+	struct stat st;
 	int fd, ret;
 
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >= (int)sizeof(sun.sun_path)) {
@@ -229,20 +337,43 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(-ret));
 		return ret;
 	}
-	/* A socket file left by a killed predecessor would make bind fail with EADDRINUSE. */
+	/*
+	 * A socket file left by a killed predecessor would make bind fail with EADDRINUSE.
+	 * Remove only a socket: anything else at that path is not ours to delete.
+	 */
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		ret = -EEXIST;
+		snprintf(err, errlen,
+			 "socket path %s: exists and is not a socket: not replacing it", path);
+		goto out_close;
+	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		ret = -errno;
 		snprintf(err, errlen, "remove stale socket %s: %s", path, strerror(-ret));
 		goto out_close;
 	}
-	old_mask = umask(0117);
+	/*
+	 * No umask here: it is per process, and other threads may be creating files. Linux
+	 * creates the socket file with the socket inode's mode (less the umask), so fchmod
+	 * first: the file is never more than 0660, then exactly 0660 once bound.
+	 */
+	if (fchmod(fd, 0660) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket mode: %s", strerror(-ret));
+		goto out_close;
+	}
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
-	umask(old_mask);
 	if (ret) {
 		snprintf(err, errlen, "bind %s: %s", path, strerror(-ret));
 		goto out_close;
 	}
-	if (listen(fd, 64) < 0) {
+	if (chmod(path, 0660) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(-ret));
+		unlink(path);
+		goto out_close;
+	}
+	if (listen(fd, HTTP_BACKLOG) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "listen %s: %s", path, strerror(-ret));
 		unlink(path);
@@ -254,11 +385,37 @@ out_close:
 	return ret;
 }
 
+/* Room for HTTP_MAX_CONNECTIONS descriptors: raise the soft limit towards the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= HTTP_MAX_CONNECTIONS + 256)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > HTTP_MAX_CONNECTIONS + 256
+			      ? HTTP_MAX_CONNECTIONS + 256
+			      : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_debug("http: cannot raise the open-file limit to %llu",
+			  (unsigned long long)rl.rlim_cur);
+}
+
+static void stop_workers(struct http_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = true;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	for (size_t i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	srv->nworkers = 0;
+}
+
 struct http_server *http_server_start(const char *sock_path, const struct http_route *routes,
 				      size_t nroutes, void *ctx, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
-	int fd = -1;
+	int fd = -1, ret;
 
 	if (!srv) {
 		snprintf(err, errlen, "out of memory");
@@ -268,22 +425,39 @@ struct http_server *http_server_start(const char *sock_path, const struct http_r
 	srv->routes = routes;
 	srv->nroutes = nroutes;
 	srv->ctx = ctx;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	raise_nofile();
 	fd = listen_unix(sock_path, err, errlen);
 	if (fd < 0)
 		goto out_free;
+	for (size_t i = 0; i < HTTP_WORKERS; i++) {
+		ret = pthread_create(&srv->workers[i], NULL, worker, srv);
+		if (ret) {
+			snprintf(err, errlen, "cannot start HTTP worker threads: %s",
+				 strerror(ret));
+			goto out_stop;
+		}
+		srv->nworkers++;
+	}
 	srv->mhd = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+		NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNECTIONS, MHD_OPTION_END);
 	if (!srv->mhd) {
 		snprintf(err, errlen, "cannot start HTTP server on %s", sock_path);
-		close(fd);
-		unlink(sock_path);
-		goto out_free;
+		goto out_stop;
 	}
 	return srv;
+out_stop:
+	stop_workers(srv);
+	close(fd);
+	unlink(sock_path);
 out_free:
+	pthread_cond_destroy(&srv->cond);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	return NULL;
 }
@@ -292,8 +466,19 @@ void http_server_stop(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	/* MHD_stop_daemon joins every connection thread and closes the listen socket. */
+	/*
+	 * Stop accepting, let the workers finish what is queued (each resumes its
+	 * connection), then stop the daemon: libmicrohttpd must not stop with suspended
+	 * connections.
+	 */
+	MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+
+	stop_workers(srv);
 	MHD_stop_daemon(srv->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd); /* after quiesce, ours to close */
 	unlink(srv->sock_path);
+	pthread_cond_destroy(&srv->cond);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

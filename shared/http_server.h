@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * http_server: the Docker plugin transport. HTTP/1.1 over an AF_UNIX socket with
- * libmicrohttpd, one thread per connection (dockerd calls in parallel over keep-alive
- * connections), POST only, JSON in and out.
+ * libmicrohttpd, POST only, JSON in and out. One epoll thread serves all connections
+ * (up to 8192, backlog 4096, idle or half-sent ones closed after 15 s) and 16 worker
+ * threads run handlers, so clients that hold connections open cannot starve dockerd, and
+ * up to 16 handlers run in parallel (dockerd calls in parallel over keep-alive
+ * connections).
  *
  * Each request body is parsed with jsonutil_parse_request (empty body -> {}), malformed
  * JSON is answered by the server itself. A handler returns a new reference to the reply
@@ -10,7 +13,7 @@
  * with 200. A NULL reply is sent as 500 {"Err":"internal error"}. Unknown paths get 404,
  * other methods 405, bodies over 1 MiB 413, each with an {"Err": ...} body.
  *
- * Handlers run concurrently on the server's threads: shared state needs its own lock.
+ * Handlers run concurrently on the worker threads: shared state needs its own lock.
  */
 #ifndef SHARED_HTTP_SERVER_H
 #define SHARED_HTTP_SERVER_H

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "escape.h"
 #include "jsonutil.h"
 
 /* State files are small; anything bigger is corrupt or not ours. */
@@ -54,8 +55,11 @@ json_t *jsonutil_parse_request(const char *body, size_t len, char *err, size_t e
 		return json_object();
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
+		char text[sizeof(jerr.text) * 4];
+
+		/* jansson quotes the offending bytes, which need not be UTF-8. */
 		snprintf(err, errlen, "malformed JSON request body (line %d, column %d): %s",
-			 jerr.line, jerr.column, jerr.text);
+			 jerr.line, jerr.column, escape_str(text, sizeof(text), jerr.text));
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -71,11 +75,14 @@ json_t *jsonutil_error(const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
+	json_t *reply;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	escape_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:s}", "Err", msg);
+	/* msg is valid UTF-8 now, so this fails only without memory. */
+	reply = json_pack("{s:s}", "Err", msg);
+	return reply ? reply : json_pack("{s:s}", "Err", "out of memory");
 }
 
 static json_t *member(json_t *obj, const char *key)
@@ -169,8 +176,11 @@ int jsonutil_load(const char *path, json_t **out, char *err, size_t errlen)
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!root || !json_is_object(root)) {
+		char why[sizeof(jerr.text) * 4];
+
 		snprintf(err, errlen, "%s: not a JSON object (line %d: %s)", path,
-			 root ? 0 : jerr.line, root ? "wrong type" : jerr.text);
+			 root ? 0 : jerr.line,
+			 root ? "wrong type" : escape_str(why, sizeof(why), jerr.text));
 		json_decref(root);
 		return -EINVAL;
 	}

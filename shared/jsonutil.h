@@ -18,7 +18,11 @@
  */
 json_t *jsonutil_parse_request(const char *body, size_t len, char *err, size_t errlen);
 
-/* {"Err": "<formatted>"}: a new reference. The HTTP layer answers it with status 500. */
+/*
+ * {"Err": "<formatted>"}: a new reference. The HTTP layer answers it with status 500.
+ * The text is escaped (escape.h: controls and invalid UTF-8 become \xHH) and cut at
+ * 2 KiB after a whole character, so it never fails on text quoted from outside.
+ */
 json_t *jsonutil_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*

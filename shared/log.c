@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "escape.h"
 #include "log.h"
 
 static const char *log_tag = "plugin";
@@ -61,12 +62,13 @@ __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level,
 							   const char *fmt, va_list ap)
 {
 	FILE *out = level <= LOG_LEVEL_WARN ? stderr : stdout;
-	char msg[2048];
+	char msg[4096];
 	char errbuf[128];
 
 	if (!log_enabled(level))
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Messages quote text from outside: one event stays one line (escape.h). */
+	escape_vformat(msg, sizeof(msg), fmt, ap);
 	if (errnum) {
 		/* GNU strerror_r returns the message, which may not be errbuf. */
 		const char *etext = strerror_r(errnum, errbuf, sizeof(errbuf));

@@ -1043,3 +1043,204 @@ int nfsb_probe(const struct nfsb_target *t, int uid, int gid, char *err, size_t 
 	nfsb_close(nb);
 	return ret;
 }
+
+/* ---- identity guards (nfs_backend.h): fsid + fileid, one component at a time ---- */
+
+#define NB_WALK_MAX 256
+
+static struct nfsb_id id_of(const struct stat *st)
+{
+	struct nfsb_id id = {.fsid = (uint64_t)st->st_dev, .fileid = (uint64_t)st->st_ino};
+
+	return id;
+}
+
+/* lstat cur: a directory, not a symlink; its identity into *id. */
+static int walk_one(struct nfsb *nb, const char *cur, struct nfsb_id *id, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret = nfsb_getattr(nb, cur, &st);
+
+	if (ret < 0)
+		return fail(nb, ret, "stat", cur, err, errlen);
+	if (!S_ISDIR(st.st_mode)) {
+		errf(err, errlen, "NFS server %s export %s: %s is %s, not a directory",
+		     nb->target.server, nb->target.export, cur,
+		     S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+		return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+	}
+	*id = id_of(&st);
+	return 0;
+}
+
+int nfsb_walk_dir(struct nfsb *nb, const char *path, struct nfsb_id *ids, size_t nmax, size_t *n,
+		  char *err, size_t errlen)
+{
+	char cur[PATH_MAX] = "/";
+	const char *p = path;
+	size_t used = 1, count = 0;
+	struct nfsb_id id;
+	int ret;
+
+	*n = 0;
+	ret = check_path(nb, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		size_t len;
+
+		ret = walk_one(nb, cur, &id, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (ids) {
+			if (count == nmax)
+				return -ENAMETOOLONG;
+			ids[count] = id;
+		}
+		count++;
+		while (*p == '/' || (p[0] == '.' && (p[1] == '/' || p[1] == '\0')))
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, "/");
+		if (used + len + 2 > sizeof(cur))
+			return -ENAMETOOLONG;
+		if (used > 1)
+			cur[used++] = '/';
+		memcpy(cur + used, p, len);
+		used += len;
+		cur[used] = '\0';
+		p += len;
+	}
+	*n = count;
+	return 0;
+}
+
+struct guard_walk {
+	struct nfsb *nb;
+	const struct nfsb_id *keep;
+	size_t nkeep;
+	uint64_t fsid;
+	char *err;
+	size_t errlen;
+};
+
+/* The directory at path (below the tree root) is still the object we entered as id:
+ * re-walk from the export root, no symlinks. */
+static int still_same(struct guard_walk *g, const char *path, const struct nfsb_id *id)
+{
+	struct nfsb_id chain[NB_WALK_MAX];
+	size_t n;
+	int ret = nfsb_walk_dir(g->nb, path, chain, NB_WALK_MAX, &n, g->err, g->errlen);
+
+	if (ret < 0)
+		return ret;
+	if (n == 0 || !nfsb_id_eq(&chain[n - 1], id)) {
+		errf(g->err, g->errlen,
+		     "NFS server %s export %s: %s changed while it was being deleted",
+		     g->nb->target.server, g->nb->target.export, path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int guard_rec(struct guard_walk *g, const char *path, const struct stat *st, bool dry,
+		     int depth)
+{
+	struct name_list l = {NULL, 0, 0};
+	struct nfsb_id id = id_of(st);
+	char child[PATH_MAX];
+	struct stat cst;
+	int ret;
+
+	if (depth > NB_WALK_MAX)
+		return -ELOOP;
+	if (!S_ISDIR(st->st_mode)) {
+		if (dry)
+			return 0;
+		ret = nfsb_unlink(g->nb, path);
+		if (ret < 0 && ret != -ENOENT)
+			return fail(g->nb, ret, "unlink", path, g->err, g->errlen);
+		return 0;
+	}
+	for (size_t i = 0; i < g->nkeep; i++) {
+		if (nfsb_id_eq(&id, &g->keep[i])) {
+			errf(g->err, g->errlen,
+			     "NFS server %s export %s: %s is a directory that must stay (another "
+			     "volume's, the catalogue or an export root)",
+			     g->nb->target.server, g->nb->target.export, path);
+			return -EBUSY;
+		}
+	}
+	if (id.fsid != g->fsid) {
+		errf(g->err, g->errlen,
+		     "NFS server %s export %s: %s is on another file system: not entered",
+		     g->nb->target.server, g->nb->target.export, path);
+		return -EXDEV;
+	}
+	ret = still_same(g, path, &id);
+	if (ret < 0)
+		return ret;
+	ret = nfsb_list_dir(g->nb, path, collect_name, &l, g->err, g->errlen);
+	for (size_t i = 0; ret == 0 && i < l.n; i++) {
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, l.names[i]) >=
+		    sizeof(child)) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		ret = nfsb_getattr(g->nb, child, &cst); /* lstat: a symlink is a leaf */
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (ret < 0) {
+			fail(g->nb, ret, "stat", child, g->err, g->errlen);
+			break;
+		}
+		ret = guard_rec(g, child, &cst, dry, depth + 1);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(l.names);
+	if (ret < 0 || dry)
+		return ret;
+	ret = still_same(g, path, &id);
+	if (ret < 0)
+		return ret;
+	ret = nfsb_rmdir(g->nb, path);
+	if (ret < 0 && ret != -ENOENT)
+		return fail(g->nb, ret, "rmdir", path, g->err, g->errlen);
+	return 0;
+}
+
+int nfsb_remove_tree_guarded(struct nfsb *nb, const char *path, const struct nfsb_id *keep,
+			     size_t nkeep, char *err, size_t errlen)
+{
+	struct nfsb_id chain[NB_WALK_MAX];
+	struct guard_walk g = {
+		.nb = nb, .keep = keep, .nkeep = nkeep, .err = err, .errlen = errlen};
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t n;
+	int ret;
+
+	ret = nfsb_walk_dir(nb, path, chain, NB_WALK_MAX, &n, err, errlen);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (n < 2) {
+		errf(err, errlen, "NFS server %s export %s: refusing to remove the export root",
+		     nb->target.server, nb->target.export);
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "/%s", path[0] == '/' ? path + 1 : path);
+	ret = nfsb_getattr(nb, buf, &st);
+	if (ret < 0)
+		return fail(nb, ret, "stat", buf, err, errlen);
+	g.fsid = (uint64_t)st.st_dev;
+	ret = guard_rec(&g, buf, &st, true, 0);
+	if (ret < 0)
+		return ret;
+	return guard_rec(&g, buf, &st, false, 0);
+}

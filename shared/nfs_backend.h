@@ -182,4 +182,46 @@ int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f); /* COMMIT */
 int nfsb_file_truncate(struct nfsb *nb, struct nfsb_file *f, off_t size);
 int nfsb_file_getattr(struct nfsb *nb, struct nfsb_file *f, struct stat *st);
 
+/* ---- identity guards: decide by what the server says the objects are ----
+ *
+ * Two spellings can name one directory (export=/srv + subdir=mpf is export=/srv/mpf's
+ * root), and libnfs follows symlinks in every component of a path but the last. These
+ * helpers identify objects by fsid + fileid (GETATTR) and walk one component at a time,
+ * refusing symlinks, so guards hold whatever the spelling. Paths are relative to the
+ * export root as elsewhere. A rename racing a walk is caught by re-walking before each
+ * directory is changed; the window between that check and the call remains (NFSv3 via
+ * libnfs' path API has no handle-relative calls).
+ */
+struct nfsb_id {
+	uint64_t fsid;
+	uint64_t fileid;
+};
+
+static inline bool nfsb_id_eq(const struct nfsb_id *a, const struct nfsb_id *b)
+{
+	return a->fsid == b->fsid && a->fileid == b->fileid;
+}
+
+/*
+ * Walk path from the export root one component at a time (lstat of each prefix): every
+ * component must be a directory, not a symlink (-ELOOP) or anything else (-ENOTDIR), with
+ * err naming it. ids (nmax entries, may be NULL) gets the identities from the export root
+ * (ids[0]) down to path's last component; *n their count. -ENOENT if a component is
+ * missing; -ENAMETOOLONG if the chain has more than nmax entries.
+ */
+int nfsb_walk_dir(struct nfsb *nb, const char *path, struct nfsb_id *ids, size_t nmax, size_t *n,
+		  char *err, size_t errlen);
+
+/*
+ * rm -rf path that never leaves its tree: path is walked with nfsb_walk_dir; then a first
+ * pass (nothing removed yet) refuses with -EBUSY if any directory in the tree, the root
+ * included, is one of keep[] (another volume's directory, the catalogue, an export root),
+ * err naming the path; nothing on another file system (fsid) is entered (-EXDEV), no
+ * symlink is followed, and before each directory is listed or removed the chain of
+ * directories from the root down to it is re-walked and must be the same objects (else
+ * -ESTALE). Missing path: 0. The export root itself: -EINVAL.
+ */
+int nfsb_remove_tree_guarded(struct nfsb *nb, const char *path, const struct nfsb_id *keep,
+			     size_t nkeep, char *err, size_t errlen);
+
 #endif

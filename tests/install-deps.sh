@@ -11,6 +11,7 @@ pkgs=(
 	docker.io busybox-static docker-registry             # dockerd e2e, stand-in images, registry
 	iproute2 nftables util-linux procps psmisc kmod      # namespaces, outages, process control
 	mmdebstrap                                           # the Dockerfile's base image in CI
+	clang                                                # libFuzzer harnesses (fuzz/)
 )
 missing=()
 for p in "${pkgs[@]}"; do

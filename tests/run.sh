@@ -4,6 +4,7 @@
 #   ASan+UBSan for unit/API tests), then runs every ctest label:
 #     unit, api, netns  in build-asan/ (sanitizers, CK_FORK=no)
 #     fs, e2e           in build/      (release binaries go into the plugin rootfs)
+#     fuzz              in build-fuzz/ (clang, libFuzzer + ASan/UBSan, FUZZ_SECONDS each, 20)
 # Options: -L REGEX limits labels (e.g. tests/run.sh -L unit). Exit 0 only if all passed.
 #   A label that registers no test counts as a failure (a layer that silently did not run).
 #   --configure-only: configure both build directories (as below) and exit.
@@ -43,6 +44,17 @@ jobs=$(nproc)
 configure
 cmake --build "$bdir" -j"$jobs"
 cmake --build "$adir" -j"$jobs"
+fuzz_build=0
+if [ -z "$labels" ] || printf 'fuzz' | grep -qE "^($labels)\$"; then
+	if command -v clang >/dev/null; then
+		CC=clang cmake -S . -B build-fuzz -DFUZZ=ON -DBUILD_TESTING=OFF \
+			-DFUZZ_SECONDS="${FUZZ_SECONDS:-20}" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+		cmake --build build-fuzz -j"$jobs"
+		fuzz_build=1
+	else
+		echo "run.sh: clang missing (tests/install-deps.sh installs it): fuzz tests skipped"
+	fi
+fi
 
 passed=0 failed=0 skipped=0
 # run_ctest DIR LABEL-REGEX : run ctest and add its counts to the totals
@@ -76,6 +88,7 @@ run_ctest() {
 }
 run_ctest "$adir" 'unit|api|netns'
 run_ctest "$bdir" 'fs|e2e'
+if [ "$fuzz_build" = 1 ]; then run_ctest build-fuzz 'fuzz'; fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

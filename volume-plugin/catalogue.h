@@ -14,7 +14,15 @@
  *
  * catalogue_encode/_decode are pure. The catalogue_* I/O functions work on a connection
  * the caller owns (struct nfsb, one thread at a time) and return 0 or -errno with a
- * message in err naming server and export.
+ * message in err naming server and export. They take the plugin settings s for the
+ * directory name (CATALOGUE_DIR), the guards and the catalogue identity.
+ *
+ * The catalogue is input like a request: anyone who can write the export may have written
+ * it. A definition is honoured only if it decodes and passes options_check_policy (home
+ * or allowed export, no root identity, no export-root view); anything else is listed as
+ * bad with one warning naming the file. The directory and files are written as
+ * CATALOGUE_UID/CATALOGUE_GID (mode 0755/0644), an identity no container writes as, so
+ * squashed containers (the anonymous uid) cannot change them.
  */
 #ifndef VOLUME_CATALOGUE_H
 #define VOLUME_CATALOGUE_H
@@ -52,15 +60,16 @@ int catalogue_path(const char *catalogue_dir, const char *name, char *buf, size_
  * Write d's file atomically (the directory is created, mode 0755, when missing). Readers
  * on other nodes see the old file or the new one.
  */
-int catalogue_put(struct nfsb *nb, const char *catalogue_dir, const struct volume_def *d, char *err,
+int catalogue_put(struct nfsb *nb, const struct settings *s, const struct volume_def *d, char *err,
 		  size_t errlen);
 
-/* Read one definition. -ENOENT when the volume is not in the catalogue. */
-int catalogue_get(struct nfsb *nb, const char *catalogue_dir, const char *name,
+/* Read one definition. -ENOENT when the volume is not in the catalogue, -EPERM when its
+ * definition breaks the guards. */
+int catalogue_get(struct nfsb *nb, const struct settings *s, const char *name,
 		  struct volume_def *out, char *err, size_t errlen);
 
 /* Delete one definition; a missing one is not an error. */
-int catalogue_delete(struct nfsb *nb, const char *catalogue_dir, const char *name, char *err,
+int catalogue_delete(struct nfsb *nb, const struct settings *s, const char *name, char *err,
 		     size_t errlen);
 
 /* What catalogue_list found. */
@@ -73,11 +82,12 @@ struct catalogue_listing {
 
 /*
  * Every definition in the catalogue into out (free with catalogue_listing_fini). A
- * missing directory is an empty catalogue. Files that do not parse, or whose name does
- * not match their content, are logged and listed in out->bad, so callers can keep what
- * they know about those volumes instead of dropping them.
+ * missing directory is an empty catalogue. Files that do not parse, whose name does not
+ * match their content or that break the guards are logged (one warning per file and
+ * content, not one per listing) and listed in out->bad, so callers can keep what they
+ * know about those volumes instead of dropping or adopting them.
  */
-int catalogue_list(struct nfsb *nb, const char *catalogue_dir, struct catalogue_listing *out,
+int catalogue_list(struct nfsb *nb, const struct settings *s, struct catalogue_listing *out,
 		   char *err, size_t errlen);
 
 /* Free what a listing owns and empty it (NULL-safe). */

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "http_server.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "privs.h"
 #include "settings.h"
 #include "version.h"
 #include "volume_api.h"
@@ -187,6 +189,9 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	struct volumes *vs = NULL;
 	size_t nvol, nmounted;
 
+	/* FUSE mount/umount, and a reserved source port for NFS servers with "secure". */
+	static const int keep[] = {CAP_SYS_ADMIN, CAP_NET_BIND_SERVICE};
+
 	if (access(cfg->state_dir, F_OK) < 0)
 		log_info("state directory %s is new (on the host: the state mount's "
 			 "source, /var/lib by default, + /openmpf-nfs-volume): first start on "
@@ -197,6 +202,10 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	make_dir("state directory", cfg->state_dir, 0700);
 	make_dir("mount root", cfg->mount_root, 0755);
 	mount_fusectl();
+	/* Before any thread exists: threads inherit the capability sets. */
+	if (privs_limit(keep, sizeof(keep) / sizeof(keep[0]), err, sizeof(err)) < 0)
+		fatalx("cannot drop privileges: %s", err);
+	log_info("privileges: kept %s", privs_format(line, sizeof(line)));
 	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
 	if (!cfg->server[0])
 		log_info("no NFS_SERVER/NFS_EXPORT: every volume needs -o server= -o export=, and "

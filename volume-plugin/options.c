@@ -223,7 +223,48 @@ int options_parse(const char *name, json_t *opts, const struct settings *s, stru
 	}
 	if (d->mode == SETTINGS_MODE_AUTO)
 		d->mode = d->uid >= 0 ? SETTINGS_MODE_FIXED_UID : SETTINGS_MODE_CALLER;
-	return check_complete(d, err, errlen);
+	ret = check_complete(d, err, errlen);
+	if (ret < 0)
+		return ret;
+	return options_check_policy(d, s, err, errlen);
+}
+
+int options_check_policy(const struct volume_def *d, const struct settings *s, char *err,
+			 size_t errlen)
+{
+	bool home = s->server[0] && strcmp(d->server, s->server) == 0 &&
+		    strcmp(d->export, s->export) == 0;
+
+	if (s->server[0] && !settings_export_allowed(s, d->server, d->export)) {
+		snprintf(err, errlen,
+			 "volume %s: server %s export %s is neither the home export "
+			 "(NFS_SERVER=%s NFS_EXPORT=%s) nor listed in ALLOWED_EXPORTS",
+			 d->name, d->server, d->export, s->server, s->export);
+		return -EPERM;
+	}
+	if (!s->allow_root && (d->uid == 0 || d->gid == 0)) {
+		snprintf(err, errlen,
+			 "volume %s: uid %d gid %d: root as the NFS identity needs "
+			 "ALLOW_ROOT_IDENTITY=true in the plugin settings",
+			 d->name, d->uid, d->gid);
+		return -EPERM;
+	}
+	if ((d->uid >= 0 && d->uid == s->catalogue_uid) ||
+	    (d->gid >= 0 && d->gid == s->catalogue_gid)) {
+		snprintf(err, errlen,
+			 "volume %s: uid %d gid %d: that is the catalogue's identity "
+			 "(CATALOGUE_UID=%d CATALOGUE_GID=%d): containers must not write as it",
+			 d->name, d->uid, d->gid, s->catalogue_uid, s->catalogue_gid);
+		return -EPERM;
+	}
+	if (home && !d->subdir[0]) {
+		snprintf(err, errlen,
+			 "volume %s: subdir=/ on the home export would show containers the "
+			 "plugin's catalogue directory %s: use a subdir",
+			 d->name, s->catalogue_dir);
+		return -EPERM;
+	}
+	return 0;
 }
 
 int options_check_def(const struct volume_def *d, const char *catalogue_dir, char *err,

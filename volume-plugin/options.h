@@ -78,6 +78,20 @@ int options_check_def(const struct volume_def *d, const char *catalogue_dir, cha
 		      size_t errlen);
 
 /*
+ * The guards every definition passes, from Create or from the shared catalogue (which
+ * any node, or anyone who can write the export, may have written):
+ *   - with a home export (NFS_SERVER/NFS_EXPORT), server:export is the home one or listed
+ *     in ALLOWED_EXPORTS;
+ *   - uid and gid are not 0 unless ALLOW_ROOT_IDENTITY=true, and not the catalogue's
+ *     identity (CATALOGUE_UID/CATALOGUE_GID);
+ *   - the home export's root (subdir "/") is refused: its FUSE view would hold the
+ *     catalogue directory.
+ * Returns 0 or -EPERM with a message naming the volume, the value and the setting.
+ */
+int options_check_policy(const struct volume_def *d, const struct settings *s, char *err,
+			 size_t errlen);
+
+/*
  * Compare two definitions (created_at ignored). Returns the number of differing fields
  * and, if buf is not NULL, writes them as "uid 376 (existing) vs 1000 (requested), ..."
  * with a first, b second.

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "escape.h"
 #include "settings.h"
 
 #define VOLUME_NAME_ROOM 256
@@ -38,6 +39,10 @@ int settings_normalize_export(const char *what, const char *export, char *out, s
 	const char *p = export, *why = NULL;
 	size_t used = 0;
 
+	if (!escape_is_plain(export, strlen(export))) {
+		why = "must be UTF-8 text without control characters";
+		goto invalid;
+	}
 	if (export[0] != '/') {
 		why = "must be an absolute path";
 		goto invalid;
@@ -135,8 +140,10 @@ static int get_path(char *const *envp, const char *name, const char *def, char *
 
 	if (!v || !*v)
 		v = def;
-	if (v[0] != '/' || strlen(v) >= outlen) {
-		snprintf(err, errlen, "%s=%s: expected an absolute path shorter than %zu bytes",
+	if (v[0] != '/' || strlen(v) >= outlen || !escape_is_plain(v, strlen(v))) {
+		snprintf(err, errlen,
+			 "%s=%s: expected an absolute path shorter than %zu bytes, UTF-8 text "
+			 "without control characters",
 			 name, v, outlen);
 		return -EINVAL;
 	}
@@ -227,6 +234,106 @@ static int parse_nfs(char *const *envp, struct settings *s, char *err, size_t er
 	return 0;
 }
 
+/* ALLOWED_EXPORTS=server:/export,server:/export */
+static int parse_allowed(const char *text, struct settings *s, char *err, size_t errlen)
+{
+	const char *p = text;
+	char item[NFSB_SERVER_MAX + NFSB_EXPORT_MAX], why[512];
+
+	while (*p) {
+		const char *end = strchrnul(p, ',');
+		size_t len = (size_t)(end - p);
+		struct settings_export *e;
+		char *colon;
+
+		if (len == 0 || len >= sizeof(item)) {
+			snprintf(why, sizeof(why), "empty or too long entry");
+			goto invalid;
+		}
+		if (s->nallowed == SETTINGS_MAX_ALLOWED) {
+			snprintf(why, sizeof(why), "more than %d entries", SETTINGS_MAX_ALLOWED);
+			goto invalid;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		colon = strchr(item, ':');
+		if (!colon) {
+			snprintf(why, sizeof(why), "%.200s has no ':'", item);
+			goto invalid;
+		}
+		*colon = '\0';
+		e = &s->allowed[s->nallowed];
+		if (settings_check_server("server", item, why, sizeof(why)) < 0 ||
+		    settings_normalize_export("export", colon + 1, e->export, sizeof(e->export),
+					      why, sizeof(why)) < 0)
+			goto invalid;
+		memcpy(e->server, item, strlen(item) + 1); /* checked: shorter than server[] */
+		s->nallowed++;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+invalid:
+	snprintf(err, errlen,
+		 "ALLOWED_EXPORTS=%s: %s; expected server:/export pairs separated by commas, "
+		 "e.g. nfs-2:/srv/data,nfs-3:/export",
+		 text, why);
+	return -EINVAL;
+}
+
+bool settings_export_allowed(const struct settings *s, const char *server, const char *export)
+{
+	if (s->server[0] && strcmp(server, s->server) == 0 && strcmp(export, s->export) == 0)
+		return true;
+	for (size_t i = 0; i < s->nallowed; i++) {
+		if (strcmp(server, s->allowed[i].server) == 0 &&
+		    strcmp(export, s->allowed[i].export) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int parse_guards(char *const *envp, struct settings *s, char *err, size_t errlen)
+{
+	const char *v = config_env_get(envp, "ALLOWED_EXPORTS");
+	unsigned long n;
+	int ret;
+
+	if (v && *v) {
+		ret = parse_allowed(v, s, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	ret = config_get_bool(envp, "ALLOW_ROOT_IDENTITY", false, &s->allow_root, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (!s->allow_root && (s->default_uid == 0 || s->default_gid == 0)) {
+		snprintf(err, errlen,
+			 "DEFAULT_UID=%d DEFAULT_GID=%d: root as the NFS identity of volumes needs "
+			 "ALLOW_ROOT_IDENTITY=true",
+			 s->default_uid, s->default_gid);
+		return -EINVAL;
+	}
+	ret = config_get_uint(envp, "CATALOGUE_UID", SETTINGS_DEFAULT_CATALOGUE_ID, 1, 2147483646UL,
+			      &n, err, errlen);
+	if (ret < 0)
+		return ret;
+	s->catalogue_uid = (int)n;
+	ret = config_get_uint(envp, "CATALOGUE_GID", SETTINGS_DEFAULT_CATALOGUE_ID, 1, 2147483646UL,
+			      &n, err, errlen);
+	if (ret < 0)
+		return ret;
+	s->catalogue_gid = (int)n;
+	if (s->default_uid == s->catalogue_uid || s->default_gid == s->catalogue_gid) {
+		snprintf(
+			err, errlen,
+			"DEFAULT_UID=%d DEFAULT_GID=%d: the catalogue's identity (CATALOGUE_UID=%d "
+			"CATALOGUE_GID=%d) must differ from every volume's",
+			s->default_uid, s->default_gid, s->catalogue_uid, s->catalogue_gid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int settings_parse(char *const *envp, struct settings *s, char *err, size_t errlen)
 {
 	const char *v;
@@ -266,9 +373,12 @@ int settings_parse(char *const *envp, struct settings *s, char *err, size_t errl
 		return ret;
 	s->default_mode = SETTINGS_MODE_AUTO;
 	v = config_env_get(envp, "DEFAULT_MODE");
-	if (v && *v && strcmp(v, "auto") != 0)
-		return settings_parse_mode("DEFAULT_MODE", v, &s->default_mode, err, errlen);
-	return 0;
+	if (v && *v && strcmp(v, "auto") != 0) {
+		ret = settings_parse_mode("DEFAULT_MODE", v, &s->default_mode, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return parse_guards(envp, s, err, errlen);
 }
 
 void settings_target(const struct settings *s, const char *server, const char *export,
@@ -293,7 +403,8 @@ static void format_id(int id, char *buf, size_t len)
 
 char *settings_format(const struct settings *s, char *buf, size_t len)
 {
-	char uid[16], gid[16];
+	char uid[16], gid[16], allowed[2048] = "";
+	size_t used = 0;
 
 	char mode[8] = "auto";
 
@@ -301,12 +412,21 @@ char *settings_format(const struct settings *s, char *buf, size_t len)
 	format_id(s->default_gid, gid, sizeof(gid));
 	if (s->default_mode != SETTINGS_MODE_AUTO)
 		snprintf(mode, sizeof(mode), "%04o", s->default_mode & 07777);
+	for (size_t i = 0; i < s->nallowed && used < sizeof(allowed); i++) {
+		int n = snprintf(allowed + used, sizeof(allowed) - used, "%s%s:%s", i ? "," : "",
+				 s->allowed[i].server, s->allowed[i].export);
+
+		if (n > 0)
+			used += (size_t)n;
+	}
 	snprintf(buf, len,
 		 "NFS_SERVER=%s NFS_EXPORT=%s NFS_VERSION=%d NFS_PORT=%u NFS_MOUNT_PORT=%u "
 		 "NFS_TIMEOUT=%u REFRESH_INTERVAL=%u LOG_LEVEL=%s STATE_DIR=%s MOUNT_ROOT=%s "
-		 "CATALOGUE_DIR=%s DEFAULT_UID=%s DEFAULT_GID=%s DEFAULT_MODE=%s",
+		 "CATALOGUE_DIR=%s DEFAULT_UID=%s DEFAULT_GID=%s DEFAULT_MODE=%s "
+		 "ALLOWED_EXPORTS=%s ALLOW_ROOT_IDENTITY=%s CATALOGUE_UID=%d CATALOGUE_GID=%d",
 		 s->server, s->export, s->version, s->nfs_port, s->mount_port, s->timeout_s,
 		 s->refresh_s, log_level_name(s->log_level), s->state_dir, s->mount_root,
-		 s->catalogue_dir, uid, gid, mode);
+		 s->catalogue_dir, uid, gid, mode, allowed,
+		 s->allow_root ? "true" : "false", s->catalogue_uid, s->catalogue_gid);
 	return buf;
 }

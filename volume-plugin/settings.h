@@ -20,6 +20,12 @@
  *   DEFAULT_GID       when a volume gives no uid/gid option; empty = none (requests carry
  *                     the calling process's uid/gid)                    default empty
  *   DEFAULT_MODE      mode (octal) of new volume directories            default 0777
+ *   ALLOWED_EXPORTS   other "server:/export" pairs (comma-separated, at most 8) volumes
+ *                     may use besides NFS_SERVER:NFS_EXPORT              default empty
+ *   ALLOW_ROOT_IDENTITY  true lets a volume use uid or gid 0 as its NFS identity
+ *                                                                       default false
+ *   CATALOGUE_UID     identity the catalogue is written as: one no container writes as
+ *   CATALOGUE_GID     (never 0, never the server's anonymous uid)       default 2147483646
  *
  * When NFS_SERVER/NFS_EXPORT are set, that export also holds the catalogue shared by every
  * node; without them every volume must name -o server= and -o export=, and the catalogue
@@ -51,6 +57,8 @@
 #define SETTINGS_MODE_AUTO 0xffffffffU
 #define SETTINGS_MODE_FIXED_UID 0755
 #define SETTINGS_MODE_CALLER 01777
+#define SETTINGS_MAX_ALLOWED 8
+#define SETTINGS_DEFAULT_CATALOGUE_ID 2147483646
 
 struct settings {
 	char server[NFSB_SERVER_MAX]; /* "" = none */
@@ -67,7 +75,18 @@ struct settings {
 	int default_uid;	   /* -1 = none */
 	int default_gid;	   /* -1 = none */
 	unsigned int default_mode; /* 0-07777, or SETTINGS_MODE_AUTO */
+	struct settings_export {
+		char server[NFSB_SERVER_MAX];
+		char export[NFSB_EXPORT_MAX]; /* normalised */
+	} allowed[SETTINGS_MAX_ALLOWED];      /* ALLOWED_EXPORTS */
+	size_t nallowed;
+	bool allow_root;   /* ALLOW_ROOT_IDENTITY */
+	int catalogue_uid; /* >= 1 */
+	int catalogue_gid; /* >= 1 */
 };
+
+/* True if server:export is the home export or listed in ALLOWED_EXPORTS. */
+bool settings_export_allowed(const struct settings *s, const char *server, const char *export);
 
 /*
  * Read every setting from envp (absent or empty: the default) into out. Returns 0 or

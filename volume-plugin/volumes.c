@@ -289,6 +289,51 @@ static int make_subdir(struct nfsb *nb, const struct volume_def *d, char *err, s
 }
 
 /*
+ * A volume on another export of the home server may name the home export's root or the
+ * catalogue by another spelling (export=/srv subdir=mpf for NFS_EXPORT=/srv/mpf): its
+ * FUSE view would hold the catalogue. Decided by identity on the server.
+ */
+static int check_not_home_root(struct volumes *vs, struct nfsb *home, struct nfsb *data,
+			       const struct volume_def *d, char *err, size_t errlen)
+{
+	struct nfsb_id root[1], cat[2], mine[64];
+	char why[1024];
+	size_t n, nroot, ncat = 0;
+	int ret;
+
+	ret = nfsb_walk_dir(home, "/", root, 1, &nroot, why, sizeof(why));
+	if (ret == 0) {
+		ret = nfsb_walk_dir(home, vs->cfg.catalogue_dir, cat, 2, &ncat, why, sizeof(why));
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	if (ret == 0)
+		ret = nfsb_walk_dir(data, d->subdir, mine, 64, &n, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "volume %s: cannot check /%s: %s", d->name, d->subdir, why);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nfsb_id_eq(&mine[i], &root[0]) && i + 1 == n) {
+			snprintf(err, errlen,
+				 "volume %s: export %s subdir /%s is the home export's root (the "
+				 "same directory on the server), which holds the catalogue: use a "
+				 "subdir",
+				 d->name, d->export, d->subdir);
+			return -EPERM;
+		}
+		if (ncat == 2 && nfsb_id_eq(&mine[i], &cat[1])) {
+			snprintf(err, errlen,
+				 "volume %s: export %s subdir /%s is or lies inside the plugin's "
+				 "catalogue directory (the same directory on the server)",
+				 d->name, d->export, d->subdir);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/*
  * The NFS part of Create: consult the catalogue, make the directory, record the
  * definition. *want gets the stored definition (with its CreatedAt).
  */
@@ -304,8 +349,7 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 		ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, err, errlen);
 		if (ret < 0)
 			goto out;
-		ret = catalogue_get(home, vs->cfg.catalogue_dir, want->name, &have, why,
-				    sizeof(why));
+		ret = catalogue_get(home, &vs->cfg, want->name, &have, why, sizeof(why));
 		if (ret == 0) {
 			exists = true;
 			if (options_diff(&have, want, diff, sizeof(diff)) > 0) {
@@ -337,9 +381,14 @@ static int create_on_export(struct volumes *vs, struct volume_def *want, char *e
 			 want->subdir, why);
 		goto out;
 	}
+	if (home && data != home && strcmp(want->server, vs->cfg.server) == 0) {
+		ret = check_not_home_root(vs, home, data, want, err, errlen);
+		if (ret < 0)
+			goto out;
+	}
 	if (home && !exists) {
 		want->created_at = time(NULL);
-		ret = catalogue_put(home, vs->cfg.catalogue_dir, want, why, sizeof(why));
+		ret = catalogue_put(home, &vs->cfg, want, why, sizeof(why));
 		if (ret < 0) {
 			snprintf(err, errlen,
 				 "volume %s: cannot record it in the catalogue "
@@ -429,11 +478,77 @@ static const struct volume_def *shares_dir(const struct volume_def *d,
 	return NULL;
 }
 
+#define KEEP_MAX 1024
+
+/* Append the identity of directory path on nb to keep (a missing one is skipped). */
+static int keep_dir(struct nfsb *nb, const char *path, struct nfsb_id *keep, size_t *nkeep,
+		    char *err, size_t errlen)
+{
+	struct nfsb_id chain[64];
+	size_t n;
+	int ret;
+
+	if (*nkeep == KEEP_MAX)
+		return 0;
+	ret = nfsb_walk_dir(nb, path, chain, 64, &n, err, errlen);
+	/* Not a directory we could reach (so delete) through this path either. */
+	if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP || ret == -ENAMETOOLONG ||
+	    ret == -EACCES || ret == -EPERM)
+		return 0;
+	if (ret < 0)
+		return ret;
+	keep[(*nkeep)++] = chain[n - 1];
+	return 0;
+}
+
+/*
+ * What on_remove=delete must never delete, by identity on the server: the export roots,
+ * the catalogue and every other volume's directory on d's server, however spelt.
+ */
+static int collect_keep(struct volumes *vs, struct nfsb *home, struct nfsb *data,
+			const struct volume_def *d, const struct volume_def *others, size_t n,
+			struct nfsb_id *keep, size_t *nkeep, size_t *nroots, char *err,
+			size_t errlen)
+{
+	int ret;
+
+	/* The export roots first (*nroots of them): a volume may lie inside one. */
+	*nkeep = 0;
+	ret = keep_dir(data, "/", keep, nkeep, err, errlen);
+	if (ret == 0 && home)
+		ret = keep_dir(home, "/", keep, nkeep, err, errlen);
+	*nroots = *nkeep;
+	if (ret == 0 && home)
+		ret = keep_dir(home, vs->cfg.catalogue_dir, keep, nkeep, err, errlen);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		const struct volume_def *o = &others[i];
+		struct nfsb *nb = NULL;
+
+		if (strcmp(o->name, d->name) == 0 || strcmp(o->server, d->server) != 0)
+			continue;
+		if (strcmp(o->export, d->export) == 0)
+			nb = data;
+		else if (home && is_home(vs, o))
+			nb = home;
+		if (nb) {
+			ret = keep_dir(nb, o->subdir, keep, nkeep, err, errlen);
+			continue;
+		}
+		ret = connect_to(vs, o->server, o->export, &nb, err, errlen);
+		if (ret == 0)
+			ret = keep_dir(nb, o->subdir, keep, nkeep, err, errlen);
+		nfsb_close(nb);
+	}
+	return ret;
+}
+
 static int delete_data(struct volumes *vs, struct nfsb *home, const struct volume_def *d,
 		       const struct volume_def *others, size_t nothers, char *err, size_t errlen)
 {
 	const struct volume_def *o = shares_dir(d, others, nothers);
+	struct nfsb_id *keep = NULL, chain[64];
 	struct nfsb *data = NULL;
+	size_t nkeep = 0, nroots = 0, nchain = 0;
 	char why[1024];
 	int ret;
 
@@ -450,13 +565,53 @@ static int delete_data(struct volumes *vs, struct nfsb *home, const struct volum
 		if (ret < 0)
 			return ret;
 	}
-	ret = nfsb_remove_tree(data, d->subdir, why, sizeof(why));
-	if (ret < 0)
+	keep = calloc(KEEP_MAX, sizeof(*keep));
+	if (!keep) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = collect_keep(vs, home, data, d, others, nothers, keep, &nkeep, &nroots, why,
+			   sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen,
+			 "volume %s: on_remove=delete: cannot check the directories "
+			 "that must stay: %s",
+			 d->name, why);
+		goto out;
+	}
+	/* Inside another volume's directory or the catalogue (by identity): keep. */
+	ret = nfsb_walk_dir(data, d->subdir, chain, 64, &nchain, why, sizeof(why));
+	if (ret == -ENOENT) {
+		ret = 0;
+		goto out;
+	}
+	for (size_t i = 1; ret == 0 && i < nchain; i++) {
+		for (size_t k = i + 1 == nchain ? 0 : nroots; k < nkeep; k++) {
+			if (nfsb_id_eq(&chain[i], &keep[k])) {
+				snprintf(why, sizeof(why),
+					 "/%.800s is, or lies inside, a directory that must "
+					 "stay (an export root, the catalogue or another volume's)",
+					 d->subdir);
+				ret = -EBUSY;
+				break;
+			}
+		}
+	}
+	if (ret == 0)
+		ret = nfsb_remove_tree_guarded(data, d->subdir, keep, nkeep, why, sizeof(why));
+	if (ret == -EBUSY || ret == -ELOOP || ret == -ENOTDIR || ret == -EXDEV) {
+		log_warnx("volume %s: on_remove=delete refused: %s: keeping the data", d->name,
+			  why);
+		ret = 0;
+	} else if (ret < 0) {
 		snprintf(err, errlen, "volume %s: cannot delete directory /%s: %s", d->name,
 			 d->subdir, why);
-	else
+	} else {
 		log_info("volume %s: on_remove=delete: deleted /%s on server %s export %s", d->name,
 			 d->subdir, d->server, d->export);
+	}
+out:
+	free(keep);
 	if (data != home)
 		nfsb_close(data);
 	return ret;
@@ -486,7 +641,7 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 		ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = catalogue_list(home, vs->cfg.catalogue_dir, &cat, why, sizeof(why));
+		ret = catalogue_list(home, &vs->cfg, &cat, why, sizeof(why));
 		if (ret < 0) {
 			snprintf(err, errlen, "volume %s: cannot read the catalogue: %s", d.name,
 				 why);
@@ -524,7 +679,7 @@ static int remove_on_export(struct volumes *vs, const struct volume_def *mine,
 			goto out;
 	}
 	if (home) {
-		ret = catalogue_delete(home, vs->cfg.catalogue_dir, d.name, why, sizeof(why));
+		ret = catalogue_delete(home, &vs->cfg, d.name, why, sizeof(why));
 		if (ret < 0)
 			snprintf(err, errlen, "volume %s: cannot delete its definition: %s", d.name,
 				 why);
@@ -628,6 +783,43 @@ static int start_fuse(struct volumes *vs, const struct volume_def *d, const char
 	ret = volfs_clean_mountpoint(mp, err, errlen);
 	if (ret < 0)
 		return ret;
+	if (d->subdir[0] ||
+	    (has_home(vs) && !is_home(vs, d) && strcmp(d->server, vs->cfg.server) == 0)) {
+		/*
+		 * The volume's root is reached through directories only: a component swapped
+		 * for a symlink would serve another volume's (or anyone's) data. On another
+		 * export of the home server, the root must not be the home export's root or
+		 * the catalogue by another spelling (a definition from the catalogue never went
+		 * through Create's check on this node).
+		 */
+		struct nfsb *nb = NULL, *home = NULL;
+		char why[1024];
+		size_t n;
+
+		ret = connect_to(vs, d->server, d->export, &nb, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (!is_home(vs, d) && has_home(vs) && strcmp(d->server, vs->cfg.server) == 0 &&
+		    connect_to(vs, vs->cfg.server, vs->cfg.export, &home, why, sizeof(why)) == 0) {
+			ret = check_not_home_root(vs, home, nb, d, err, errlen);
+			nfsb_close(home);
+			if (ret == -EPERM) {
+				nfsb_close(nb);
+				return ret;
+			}
+		}
+		/* As the volume's identity: the one its requests will use. */
+		if (d->uid >= 0 || d->gid >= 0)
+			nfsb_set_identity(nb, d->uid >= 0 ? (uid_t)d->uid : getuid(),
+					  d->gid >= 0 ? (gid_t)d->gid : getgid());
+		ret = nfsb_walk_dir(nb, d->subdir, NULL, 0, &n, why, sizeof(why));
+		nfsb_close(nb);
+		if (ret == -ELOOP || ret == -ENOTDIR || ret == -EINVAL) {
+			snprintf(err, errlen, "volume %s: cannot serve /%s: %s", d->name, d->subdir,
+				 why);
+			return ret;
+		}
+	}
 	settings_target(&vs->cfg, d->server, d->export, &t);
 	snprintf(fsname, sizeof(fsname), "%s:%s%s%s", d->server, d->export,
 		 strcmp(d->export, "/") && d->subdir[0] ? "/" : "", d->subdir);
@@ -676,7 +868,7 @@ static int fetch_definition(struct volumes *vs, const char *name, struct volume_
 	}
 	ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &home, why, sizeof(why));
 	if (ret == 0)
-		ret = catalogue_get(home, vs->cfg.catalogue_dir, name, out, why, sizeof(why));
+		ret = catalogue_get(home, &vs->cfg, name, out, why, sizeof(why));
 	nfsb_close(home);
 	if (ret == -ENOENT) {
 		snprintf(err, errlen, "no such volume: %s", name);
@@ -1110,7 +1302,7 @@ static void refresh_home(struct volumes *vs)
 	pthread_mutex_unlock(&vs->lock);
 	ret = connect_to(vs, vs->cfg.server, vs->cfg.export, &nb, err, sizeof(err));
 	if (ret == 0)
-		ret = catalogue_list(nb, vs->cfg.catalogue_dir, &cat, err, sizeof(err));
+		ret = catalogue_list(nb, &vs->cfg, &cat, err, sizeof(err));
 	if (ret == 0)
 		ret = nfsb_statvfs(nb, "/", &sv, err, sizeof(err));
 	nfsb_close(nb);

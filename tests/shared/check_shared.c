@@ -11,6 +11,7 @@
 #include "atomic_file.h"
 #include "cidr.h"
 #include "config.h"
+#include "escape.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "testlib.h"
@@ -215,6 +216,81 @@ START_TEST(test_jsonutil_request)
 }
 END_TEST
 
+static const struct {
+	const char *in;
+	size_t len;
+	const char *out;
+} escape_cases[] = {
+	{"plain text", 10, "plain text"},
+	{"x\nipam-plugin: error: forged", 28, "x\\nipam-plugin: error: forged"},
+	{"a\r\tb", 4, "a\\r\\tb"},
+	{"nul\0byte", 8, "nul\\x00byte"},
+	{"esc\x1b[31m", 8, "esc\\x1b[31m"},
+	{"del\x7f", 4, "del\\x7f"},
+	{"/\xff", 2, "/\\xff"},
+	{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", 14,
+	 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"},
+	{"c1\xc2\x85", 4, "c1\\u0085"},
+	{"overlong\xc0\xaf", 10, "overlong\\xc0\\xaf"},
+	{"surrogate\xed\xa0\x80", 12, "surrogate\\xed\\xa0\\x80"},
+	{"toobig\xf4\x90\x80\x80", 10, "toobig\\xf4\\x90\\x80\\x80"},
+	{"cut\xe2\x82", 5, "cut\\xe2\\x82"},
+	{"back\\slash\\x41", 14, "back\\slash\\x41"},
+};
+
+START_TEST(test_escape_text)
+{
+	char out[128], again[128];
+	size_t n;
+
+	n = escape_text(out, sizeof(out), escape_cases[_i].in, escape_cases[_i].len);
+	ck_assert_str_eq(out, escape_cases[_i].out);
+	ck_assert_uint_eq(n, strlen(out));
+	ck_assert(escape_is_plain(out, n));
+	/* Idempotent: escaping twice changes nothing (log.c escapes what jsonutil did). */
+	escape_text(again, sizeof(again), out, n);
+	ck_assert_str_eq(again, out);
+	ck_assert(escape_is_plain(escape_cases[_i].in, escape_cases[_i].len) ==
+		  (strcmp(escape_cases[_i].in, escape_cases[_i].out) == 0 &&
+		   strlen(escape_cases[_i].in) == escape_cases[_i].len));
+}
+END_TEST
+
+START_TEST(test_escape_truncation)
+{
+	char out[8];
+	char big[5000];
+	json_t *j;
+	const char *e;
+
+	/* Never cut an escape or a character. */
+	ck_assert_uint_eq(escape_text(out, sizeof(out), "abcd\n", 5), 6);
+	ck_assert_str_eq(out, "abcd\\n");
+	ck_assert_uint_eq(escape_text(out, sizeof(out), "abcdef\n", 7), 6);
+	ck_assert_str_eq(out, "abcdef");
+	ck_assert_uint_eq(escape_text(out, sizeof(out), "abcde\xe2\x82\xac", 8), 5);
+	ck_assert_uint_eq(escape_text(out, 1, "abc", 3), 0);
+	ck_assert_uint_eq(escape_utf8_whole("ab\xe2\x82", 4), 2);
+	ck_assert_uint_eq(escape_utf8_whole("ab\xe2\x82\xac", 5), 5);
+	ck_assert_uint_eq(escape_utf8_whole("ab\xf0", 3), 2);
+	ck_assert_uint_eq(escape_utf8_whole("\x80\x80", 2), 2);
+	/* A 5,000-byte error of 3-byte characters: cut whole, still a valid reply. */
+	for (size_t i = 0; i + 3 < sizeof(big); i += 3)
+		memcpy(big + i, "\xe2\x82\xac", 3);
+	big[sizeof(big) - 1 - (sizeof(big) - 1) % 3] = '\0';
+	j = jsonutil_error("refused: %s", big);
+	e = json_string_value(json_object_get(j, "Err"));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_gt(strlen(e), 1900);
+	ck_assert_ptr_null(strstr(e, "\\x"));
+	ck_assert(escape_is_plain(e, strlen(e)));
+	json_decref(j);
+	j = jsonutil_error("unknown %s", "\xff\n");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Err")), "unknown \\xff\\n");
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(test_atomic_files)
 {
 	char *dir = tl_tmpdir("check_shared");
@@ -266,6 +342,9 @@ static Suite *shared_suite(void)
 	tcase_add_test(tc, test_log_level_parse);
 	tcase_add_test(tc, test_jsonutil_request);
 	tcase_add_test(tc, test_atomic_files);
+	tcase_add_loop_test(tc, test_escape_text, 0,
+			    sizeof(escape_cases) / sizeof(escape_cases[0]));
+	tcase_add_test(tc, test_escape_truncation);
 	suite_add_tcase(s, tc);
 	return s;
 }

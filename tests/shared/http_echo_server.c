@@ -2,12 +2,14 @@
 /*
  * A minimal server on shared/http_server for the transport tests: /Test.Echo returns the
  * request, /Test.Fail returns an Err, /Test.Slow waits 300 ms, /Test.Barrier answers
- * once three calls are inside at the same time. Exits 0 on SIGTERM after http_server_stop.
+ * once three calls are inside at the same time, /Test.Quote refuses quoting the request's
+ * "Name" (as handlers quote names from dockerd). Exits 0 on SIGTERM after http_server_stop.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +28,13 @@ static json_t *fail(void *ctx, json_t *req)
 	(void)ctx;
 	(void)req;
 	return jsonutil_error("refused on purpose");
+}
+
+static json_t *quote(void *ctx, json_t *req)
+{
+	(void)ctx;
+	return jsonutil_error("refused %s on purpose",
+			      json_string_value(json_object_get(req, "Name")));
 }
 
 static json_t *slow(void *ctx, json_t *req)
@@ -63,10 +72,8 @@ static json_t *barrier(void *ctx, json_t *req)
 }
 
 static const struct http_route routes[] = {
-	{"/Test.Barrier", barrier},
-	{"/Test.Echo", echo},
-	{"/Test.Fail", fail},
-	{"/Test.Slow", slow},
+	{"/Test.Barrier", barrier}, {"/Test.Echo", echo}, {"/Test.Fail", fail},
+	{"/Test.Quote", quote},	    {"/Test.Slow", slow},
 };
 
 int main(int argc, char **argv)
@@ -80,7 +87,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
 		return 2;
 	}
-	log_init("echo", LOG_LEVEL_DEBUG);
+	log_init("echo", getenv("ECHO_LOG_INFO") ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
 	json_object_seed(0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -9,7 +9,9 @@
 #     writes, another container reads; a uid=376 volume gets root's writes as 376;
 #   * n2, which never ran Create, lists and inspects the volume and reads the data;
 #   * a swarm stack whose compose file only names the driver writes on n1, reads on n2;
-#   * docker volume rm keeps the data, unless the volume says on_remove=delete.
+#   * docker volume rm keeps the data, unless the volume says on_remove=delete;
+#   * hostile catalogue entries written by hand are ignored by both nodes, one warning
+#     each, nothing deleted; subdir=/ is refused; the catalogue belongs to CATALOGUE_UID.
 # Needs root, docker.io, busybox-static, nfs-ganesha(-vfs), rpcbind and a build of
 # volume-plugin (PROJECT_BUILD_DIR); exits 77 saying why otherwise.
 set -euo pipefail
@@ -202,4 +204,43 @@ dk n1 volume rm scratch >/dev/null
 gone_on_n2() { ! dk n2 volume ls -q | grep -qx data1; }
 wait_until 20 gone_on_n2 || tl_fail "n2 still lists data1 after its removal on n1"
 tl_ok "volume rm keeps data (definition gone on every node); on_remove=delete deletes the subdir"
+step "hostile input: hand-written catalogue entries, subdir=/, a root container"
+# The catalogue belongs to CATALOGUE_UID: the squashed identity of root containers
+# (anonymous uid 65534) cannot write it.
+[ "$(stat -c '%u %a' "$export_dir/.openmpf-volumes")" = "2147483646 755" ] ||
+	tl_fail "catalogue directory is $(stat -c '%u %a' "$export_dir/.openmpf-volumes")"
+if out=$(dk n1 volume create -d "$VOL" -o subdir=/ everything 2>&1); then
+	tl_fail "subdir=/ on the home export was accepted"
+fi
+case $out in *"catalogue directory"*) ;; *) tl_fail "subdir=/ refused without naming the catalogue: $out" ;; esac
+dk n1 volume create -d "$VOL" -o on_remove=delete victim >/dev/null
+dk n1 run --rm --init -v victim:/v bb:latest sh -c 'echo keep > /v/k' # root: squashed
+echo precious >"$export_dir/precious.txt"
+printf '%s\n' "{\"Format\":1,\"Name\":\"evil\",\"Server\":\"$srv\",\"Export\":\"/\"," \
+	'"Subdir":"export","Mode":"0777","Readonly":false,"OnRemove":"delete"}' \
+	>"$export_dir/.openmpf-volumes/evil.json"
+printf '%s\n' "{\"Format\":1,\"Name\":\"rooted\",\"Server\":\"$srv\",\"Export\":\"/export\"," \
+	'"Subdir":"victim","Mode":"0777","Readonly":false,"OnRemove":"delete","Uid":0,"Gid":0}' \
+	>"$export_dir/.openmpf-volumes/rooted.json"
+warned() { dk_plugin_log "$1" "$VOL" 100000 | grep -q "still cannot use .openmpf-volumes/$2.json"; }
+for n in n1 n2; do
+	wait_until 20 warned "$n" evil || tl_fail "$n never reported evil.json twice"
+	wait_until 20 warned "$n" rooted || tl_fail "$n never reported rooted.json twice"
+	for f in evil rooted; do
+		c=$(dk_plugin_log "$n" "$VOL" 100000 | grep -c "warn: catalogue: cannot use .openmpf-volumes/$f.json") || true
+		[ "$c" = 1 ] || tl_fail "$n: $c warnings for $f.json, want exactly one"
+	done
+	if dk "$n" volume ls -q | grep -qxE 'evil|rooted'; then
+		tl_fail "$n lists a hostile definition"
+	fi
+done
+dk n1 volume rm evil >/dev/null 2>&1 || true
+dk n2 volume rm rooted >/dev/null 2>&1 || true
+[ -f "$export_dir/precious.txt" ] && [ -f "$export_dir/victim/k" ] &&
+	[ -d "$export_dir/.openmpf-volumes" ] || tl_fail "a hostile definition deleted data"
+dk n1 volume rm victim >/dev/null
+[ ! -e "$export_dir/victim" ] || tl_fail "victim's own on_remove=delete did not delete it"
+rm -f "$export_dir/precious.txt" "$export_dir/.openmpf-volumes/evil.json" \
+	"$export_dir/.openmpf-volumes/rooted.json"
+tl_ok "hostile catalogue entries (export above the home one with on_remove=delete, root identity) ignored on both nodes with one warning each; nothing deleted; subdir=/ refused; catalogue owned by CATALOGUE_UID"
 echo "volume e2e: all checks passed in $(($(tl_now_ms) - T0)) ms"

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "atomic_file.h"
+#include "escape.h"
 #include "testlib.h"
 
 static const char *plugin_bin;
@@ -471,6 +472,54 @@ START_TEST(test_http_errors)
 }
 END_TEST
 
+/* Lines of the plugin's log containing needle; every line must be plain one-line text
+ * and none may start with forged. */
+static int log_count(const char *needle, const char *forged)
+{
+	char *data = NULL, *line, *save = NULL;
+	size_t len;
+	int n = 0;
+
+	ck_assert_int_eq(atomic_file_read(pl.log, 1 << 24, &data, &len), 0);
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(escape_is_plain(line, strlen(line)), "log line: %s", line);
+		ck_assert_msg(strncmp(line, forged, strlen(forged)) != 0, "forged: %s", line);
+		if (strstr(line, needle))
+			n++;
+	}
+	free(data);
+	return n;
+}
+
+START_TEST(test_hostile_pool_id)
+{
+	const char *forged = "ipam-plugin: error: forged";
+	const char *body = "{\"PoolID\":\"x\\nipam-plugin: error: forged line\"}";
+	const char *raw_bad = "{\"PoolID\":\"\xff\\n\"}";
+	char *resp = NULL;
+	json_t *j;
+	const char *e;
+
+	ck_assert_int_eq(tl_http_post(pl.sock, "/IpamDriver.ReleasePool", body, &resp), 500);
+	j = json_loads(resp, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", resp);
+	e = json_string_value(json_object_get(j, "Err"));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_nonnull(strstr(e, "unknown PoolID \"x\\nipam-plugin: error: forged line\""));
+	json_decref(j);
+	free(resp);
+	ck_assert_int_eq(log_count("unknown PoolID \"x\\nipam-plugin", forged), 1);
+	/* Not UTF-8 at all: still one JSON reply. */
+	ck_assert_int_eq(tl_http_post(pl.sock, "/IpamDriver.ReleasePool", raw_bad, &resp), 500);
+	j = json_loads(resp, 0, NULL);
+	ck_assert_msg(json_is_string(json_object_get(j, "Err")), "reply: %s", resp);
+	json_decref(j);
+	free(resp);
+	ck_assert_int_eq(log_count("malformed JSON", forged), 1);
+	json_decref(call("/IpamDriver.GetCapabilities", NULL, 200));
+}
+END_TEST
+
 START_TEST(test_exhausted_pools)
 {
 	char *env[] = {"POOLS=198.18.0.0/22:24", "POOLS6=none", NULL};
@@ -847,6 +896,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_addresses);
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(errors) / sizeof(errors[0]));
 	tcase_add_test(tc, test_http_errors);
+	tcase_add_test(tc, test_hostile_pool_id);
 	tcase_add_test(tc, test_exhausted_pools);
 	tcase_add_test(tc, test_restart_reload);
 	tcase_add_test(tc, test_concurrency);

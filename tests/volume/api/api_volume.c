@@ -46,7 +46,8 @@ struct plugin {
 static char *work;
 static char gdir[512], export_dir[512];
 static bool ganesha_started;
-static struct plugin node1 = {.name = "node1"}, node2 = {.name = "node2"}, v4 = {.name = "v4"};
+static struct plugin node1 = {.name = "node1"}, node2 = {.name = "node2"}, v4 = {.name = "v4"},
+		     node3 = {.name = "node3"};
 
 static long long now_ms(void)
 {
@@ -171,10 +172,10 @@ static bool is_mounted(const char *mp)
 
 static void cleanup(void)
 {
-	struct plugin *all[] = {&node1, &node2, &v4};
+	struct plugin *all[] = {&node1, &node2, &v4, &node3};
 	char cmd[1024];
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		plugin_stop(all[i], SIGTERM);
 		if (all[i]->mnt[0]) {
 			/* Leftovers of a failed run (a killed plugin leaves dead FUSE mounts). */
@@ -336,6 +337,7 @@ static void backing(char *buf, size_t len, const char *rel)
 static void test_handshake(void)
 {
 	json_t *j, *want = json_pack("{s:[s]}", "Implements", "VolumeDriver");
+	struct stat sst;
 	int st;
 
 	j = call(&node1, "/Plugin.Activate", NULL, &st);
@@ -354,7 +356,38 @@ static void test_handshake(void)
 	j = call(&node1, "/VolumeDriver.Nonsense", "{}", &st);
 	CHECK(st == 404, "unknown endpoint: status %d", st);
 	json_decref(j);
-	ok("Activate, Capabilities (global), empty List, 404 for unknown endpoints");
+	{
+		/* Least privilege: only CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE, in every set,
+		 * and no exec can regain more. */
+		char path[64], line[256];
+		int found = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)node1.pid);
+		f = fopen(path, "r");
+		CHECK(f, "open %s", path);
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "CapEff:", 7) || !strncmp(line, "CapPrm:", 7) ||
+			    !strncmp(line, "CapBnd:", 7)) {
+				CHECK(strstr(line, "0000000000200400"), "capabilities: %s", line);
+				found++;
+			}
+			if (!strncmp(line, "CapInh:", 7) || !strncmp(line, "CapAmb:", 7)) {
+				CHECK(strstr(line, "0000000000000000"), "capabilities: %s", line);
+				found++;
+			}
+			if (!strncmp(line, "NoNewPrivs:", 11)) {
+				CHECK(strstr(line, "1"), "%s", line);
+				found++;
+			}
+		}
+		fclose(f);
+		CHECK(found == 6, "capability lines in %s: %d", path, found);
+		CHECK(stat(node1.sock, &sst) == 0 && (sst.st_mode & 0777) == 0660, "socket mode %o",
+		      (unsigned)(sst.st_mode & 0777));
+	}
+	ok("Activate, Capabilities (global), empty List, 404 for unknown endpoints; only "
+	   "CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE kept, no_new_privs, socket 0660");
 }
 
 static void test_bad_requests(void)
@@ -403,6 +436,24 @@ static void test_bad_requests(void)
 		   "no such volume");
 	/* Docker may replay these after restarts: they succeed. */
 	okcall(&node1, "/VolumeDriver.Unmount", "{\"Name\":\"nosuch\",\"ID\":\"i1\"}");
+	/* Names and IDs from the request are logged on one line each, escaped. */
+	okcall(&node1, "/VolumeDriver.Unmount",
+	       "{\"Name\":\"x\\nvolume-plugin: error: forged\",\"ID\":\"i\\rvolume-plugin: error: "
+	       "forged\\u001b[2K\"}");
+	expect_err(&node1, "/VolumeDriver.Create",
+		   "{\"Name\":\"x\\nvolume-plugin: error: forged\"}", "\\nvolume-plugin");
+	{
+		char cmd[1200];
+
+		snprintf(cmd, sizeof(cmd), "grep -q '^volume-plugin: error: forged' '%s'",
+			 node1.log);
+		CHECK(system(cmd) != 0, "a forged line reached node1's log");
+		snprintf(cmd, sizeof(cmd),
+			 "grep -qF 'Unmount of unknown mount ID i\\rvolume-plugin: error: "
+			 "forged\\x1b[2K' '%s'",
+			 node1.log);
+		CHECK(system(cmd) == 0, "the Unmount ID is not logged escaped on one line");
+	}
 	okcall(&node1, "/VolumeDriver.Remove", "{\"Name\":\"nosuch\"}");
 	/* Nothing of the refused ones reached the export. */
 	CHECK(access(export_dir, F_OK) == 0, "export dir");
@@ -698,6 +749,129 @@ static void test_second_node(void)
 	   "definition on the export does not make it forget the volume");
 }
 
+/* Lines of p's log that contain text (a grep -c). */
+static int log_count(const struct plugin *p, const char *text)
+{
+	char cmd[1024], out[32] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "grep -cF -- '%s' '%s'", text, p->log);
+	f = popen(cmd, "r");
+	CHECK(f, "popen");
+	if (!fgets(out, sizeof(out), f))
+		out[0] = '\0';
+	pclose(f);
+	return atoi(out);
+}
+
+/*
+ * The catalogue is input: hand-written hostile definitions are ignored by every node with
+ * one warning naming the file, and containers (the anonymous uid under root_squash)
+ * cannot write it.
+ */
+static void test_hostile_catalogue(void)
+{
+	char def[1024], mark[1024], buf[4096], saved[4096], line[1200];
+	struct stat st;
+	json_t *s;
+	int st2;
+
+	/* The catalogue belongs to CATALOGUE_UID, not to the squashed identity. */
+	backing(def, sizeof(def), ".openmpf-volumes");
+	CHECK(stat(def, &st) == 0 && st.st_uid == 2147483646u && (st.st_mode & 07777) == 0755,
+	      "catalogue directory: uid %u mode %o", (unsigned)st.st_uid,
+	      (unsigned)(st.st_mode & 07777));
+	backing(def, sizeof(def), ".openmpf-volumes/plain.json");
+	CHECK(stat(def, &st) == 0 && st.st_uid == 2147483646u && (st.st_mode & 0022) == 0,
+	      "catalogue file: uid %u mode %o", (unsigned)st.st_uid, (unsigned)st.st_mode);
+	snprintf(line, sizeof(line),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo x > "
+		 "%s/.openmpf-volumes/forged.json' 2>/dev/null",
+		 export_dir);
+	CHECK(system(line) != 0, "the anonymous uid could write the catalogue");
+	/* No volume's FUSE view holds the catalogue: subdir=/ on the home export is refused. */
+	expect_err(&node1, "/VolumeDriver.Create", "{\"Name\":\"all\",\"Opts\":{\"subdir\":\"/\"}}",
+		   "catalogue directory");
+
+	/* Hand-written definitions: another server, an export above the home one with
+	 * on_remove=delete, and root identity. */
+	backing(mark, sizeof(mark), "precious.txt");
+	write_file(mark, "keep me\n");
+	backing(def, sizeof(def), ".openmpf-volumes/evil.json");
+	write_file(def, "{\"Format\":1,\"Name\":\"evil\",\"Server\":\"127.0.0.1\",\"Export\":\"/\","
+			"\"Subdir\":\"export\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"delete\"}");
+	backing(def, sizeof(def), ".openmpf-volumes/away.json");
+	write_file(def, "{\"Format\":1,\"Name\":\"away\",\"Server\":\"198.18.0.1\",\"Export\":"
+			"\"/export\",\"Subdir\":\"away\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"keep\"}");
+	backing(def, sizeof(def), ".openmpf-volumes/rooted.json");
+	write_file(def, "{\"Format\":1,\"Name\":\"rooted\",\"Server\":\"127.0.0.1\",\"Export\":"
+			"\"/export\",\"Subdir\":\"rooted\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"keep\",\"Uid\":0,\"Gid\":0}");
+	/* An existing volume turned to root identity: node2 keeps its own definition. */
+	backing(def, sizeof(def), ".openmpf-volumes/owned.json");
+	CHECK(read_file(def, saved, sizeof(saved)), "read %s", def);
+	s = get_status(&node2, "owned");
+	json_decref(s);
+	{
+		json_t *j = json_loads(saved, 0, NULL);
+		char *text;
+
+		CHECK(j, "owned.json is JSON");
+		json_object_set_new(j, "Uid", json_integer(0));
+		text = json_dumps(j, 0);
+		write_file(def, text);
+		free(text);
+		json_decref(j);
+	}
+	CHECK(tl_wait_until(5000, node2.pid, log_says,
+			    "still cannot use .openmpf-volumes/evil.json"),
+	      "node2 never listed the catalogue twice after the hostile files appeared");
+	CHECK(tl_wait_until(5000, node2.pid, log_says,
+			    "still cannot use .openmpf-volumes/owned.json"),
+	      "node2 never re-read owned.json");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/evil.json") == 1,
+	      "evil.json: not exactly one warning");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/away.json") == 1,
+	      "away.json: not exactly one warning");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/rooted.json") == 1,
+	      "rooted.json: not exactly one warning");
+	CHECK(log_count(&node2, "warn: catalogue: cannot use .openmpf-volumes/owned.json: "
+				".openmpf-volumes/owned.json: ignored: volume owned: uid 0") == 1,
+	      "owned.json: no single warning naming the root identity");
+	CHECK(!list_has(&node2, "evil") && !list_has(&node2, "away") && !list_has(&node2, "rooted"),
+	      "node2 lists a hostile definition");
+	CHECK(!list_has(&node1, "evil") && !list_has(&node1, "rooted"),
+	      "node1 lists a hostile definition");
+	s = get_status(&node2, "owned");
+	CHECK(json_integer_value(json_object_get(s, "Uid")) != 0, "node2 adopted uid 0: %s",
+	      json_dumps(s, 0));
+	json_decref(s);
+	expect_err(&node2, "/VolumeDriver.Mount", "{\"Name\":\"rooted\",\"ID\":\"r1\"}", "rooted");
+	/* Remove of the hostile name touches nothing outside its own definition. */
+	st2 = 0;
+	json_decref(call(&node1, "/VolumeDriver.Remove", "{\"Name\":\"evil\"}", &st2));
+	CHECK(read_file(mark, buf, sizeof(buf)) && strcmp(buf, "keep me\n") == 0,
+	      "the export root's data was deleted");
+	backing(def, sizeof(def), ".openmpf-volumes/plain.json");
+	CHECK(access(def, F_OK) == 0, "the catalogue was deleted");
+	backing(def, sizeof(def), ".openmpf-volumes/owned.json");
+	write_file(def, saved);
+	for (const char *n = "evil\0away\0rooted\0"; *n; n += strlen(n) + 1) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), ".openmpf-volumes/%s.json", n);
+		backing(def, sizeof(def), rel);
+		unlink(def);
+	}
+	unlink(mark);
+	ok("hostile catalogue entries (other server, export above the home one with "
+	   "on_remove=delete, root identity, an existing volume turned root) are ignored by "
+	   "every node with one warning naming the file; the catalogue belongs to CATALOGUE_UID "
+	   "and the anonymous uid cannot write it; subdir=/ on the home export is refused");
+}
+
 struct racer {
 	struct plugin *p;
 	int failures;
@@ -780,6 +954,93 @@ static void test_remove(void)
 	CHECK(access(p, F_OK) == 0, "on_remove=delete deleted a directory another volume uses");
 	ok("Remove: on_remove=keep keeps the data, on_remove=delete deletes only the subdir "
 	   "tree, and never a directory another volume uses");
+}
+
+/*
+ * Guards by identity: the home export's root and another volume's directory named through
+ * a second export (/alias = the parent of /export), and a directory swapped for a symlink
+ * to another volume after Create: on_remove=delete deletes none of them.
+ */
+static void test_identity_guards(void)
+{
+	static const char *const extra[] = {"ALLOWED_EXPORTS=127.0.0.1:/alias", NULL};
+	char p[1024], q[1024], buf[256], cmd[2400];
+
+	plugin_start(&node3, extra);
+	okcall(&node3, "/VolumeDriver.Create", "{\"Name\":\"victim\"}");
+	backing(p, sizeof(p), "victim/data.txt");
+	write_file(p, "victim data\n");
+	backing(q, sizeof(q), "home-marker.txt");
+	write_file(q, "home export data\n");
+	/* The home export's root, spelt /alias + subdir export: refused at Create (its view
+	 * would hold the catalogue); written by hand, its delete is refused. */
+	expect_err(&node3, "/VolumeDriver.Create",
+		   "{\"Name\":\"aliasroot\",\"Opts\":{\"export\":\"/alias\",\"subdir\":\"export\","
+		   "\"on_remove\":\"delete\"}}",
+		   "is the home export's root");
+	expect_err(&node3, "/VolumeDriver.Create",
+		   "{\"Name\":\"aliascat\",\"Opts\":{\"export\":\"/alias\",\"subdir\":"
+		   "\"export/.openmpf-volumes\"}}",
+		   "catalogue directory");
+	backing(cmd, sizeof(cmd), ".openmpf-volumes/aliasroot.json");
+	write_file(cmd, "{\"Format\":1,\"Name\":\"aliasroot\",\"Server\":\"127.0.0.1\",\"Export\":"
+			"\"/alias\",\"Subdir\":\"export\",\"Mode\":\"0777\",\"Readonly\":false,"
+			"\"OnRemove\":\"delete\"}");
+	for (long long end = now_ms() + 5000; !list_has(&node3, "aliasroot");) {
+		CHECK(now_ms() < end, "node3 never listed the hand-written aliasroot");
+		usleep(100000);
+	}
+	expect_err(&node3, "/VolumeDriver.Mount", "{\"Name\":\"aliasroot\",\"ID\":\"a1\"}",
+		   "is the home export's root");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"aliasroot\"}");
+	CHECK(read_file(q, buf, sizeof(buf)) && strcmp(buf, "home export data\n") == 0,
+	      "on_remove=delete of /alias/export deleted the home export");
+	backing(cmd, sizeof(cmd), ".openmpf-volumes/victim.json");
+	CHECK(access(cmd, F_OK) == 0, "the catalogue went with the alias");
+	/* Another volume's directory, spelt /alias + subdir export/victim. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"aliasvictim\",\"Opts\":{\"export\":\"/alias\",\"subdir\":"
+	       "\"export/victim\",\"on_remove\":\"delete\"}}");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"aliasvictim\"}");
+	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "victim data\n") == 0,
+	      "on_remove=delete through /alias deleted another volume's data");
+	CHECK(log_count(&node3, "on_remove=delete refused") == 2,
+	      "node3 did not log both refusals");
+	/* A directory swapped for a symlink to another volume after Create. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"swapped\",\"Opts\":{\"subdir\":\"parent/"
+	       "link\",\"on_remove\":\"delete\"}}");
+	backing(q, sizeof(q), "parent/link");
+	CHECK(rmdir(q) == 0 && symlink("../victim", q) == 0, "plant symlink at %s", q);
+	expect_err(&node3, "/VolumeDriver.Mount", "{\"Name\":\"swapped\",\"ID\":\"s1\"}",
+		   "parent/link is a symbolic link");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"swapped\"}");
+	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "victim data\n") == 0,
+	      "on_remove=delete followed a symlink into another volume");
+	CHECK(log_count(&node3, "parent/link is a symbolic link") >= 1,
+	      "node3 did not name the symlink");
+	/* A symlink planted inside a volume: its delete removes the link, not the target. */
+	okcall(&node3, "/VolumeDriver.Create",
+	       "{\"Name\":\"planted\",\"Opts\":{\"on_remove\":\"delete\"}}");
+	backing(q, sizeof(q), "planted/to-victim");
+	CHECK(symlink("../victim", q) == 0, "plant symlink at %s", q);
+	backing(q, sizeof(q), "planted/abs");
+	CHECK(symlink("/", q) == 0, "plant symlink at %s", q);
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"planted\"}");
+	backing(q, sizeof(q), "planted");
+	CHECK(access(q, F_OK) != 0, "planted was not deleted");
+	CHECK(read_file(p, buf, sizeof(buf)) && strcmp(buf, "victim data\n") == 0,
+	      "deleting a volume with a planted symlink deleted its target");
+	okcall(&node3, "/VolumeDriver.Remove", "{\"Name\":\"victim\"}");
+	backing(q, sizeof(q), "home-marker.txt");
+	unlink(q);
+	backing(q, sizeof(q), "parent/link");
+	unlink(q);
+	plugin_stop(&node3, SIGTERM);
+	ok("on_remove=delete by identity: the home export root and another volume's directory "
+	   "named through a second export, and a directory swapped for a symlink, are kept (and "
+	   "the swapped one is not mounted); a volume with planted symlinks deletes only its own "
+	   "tree");
 }
 
 static bool file_says(void *arg)
@@ -946,7 +1207,8 @@ int main(void)
 	CHECK(work, "tmpdir");
 	atexit(cleanup);
 	snprintf(gdir, sizeof(gdir), "%s/ganesha", work);
-	snprintf(export_dir, sizeof(export_dir), "%s/export", work);
+	/* top/ is exported a second time as /alias: /alias/export is /export's root. */
+	snprintf(export_dir, sizeof(export_dir), "%s/top/export", work);
 	snprintf(cmd, sizeof(cmd), "require_ganesha");
 	{
 		int st = gsh("%s", cmd);
@@ -959,8 +1221,13 @@ int main(void)
 	}
 	ganesha_started = true;
 	CHECK(gsh("mkdir -p \"%s\" && NFS_PORT=%s NFS_MNTPORT=%s ganesha_conf \"%s\" \"%s\" && "
-		  "chmod 1777 \"%s\" && ganesha_start \"%s\"",
-		  gdir, NFS_PORT, NFS_MNTPORT, gdir, export_dir, export_dir, gdir) == 0,
+		  "chmod 1777 \"%s\" && sed -n \"/^EXPORT {/,/^}/p\" \"%s/ganesha.conf\" | "
+		  "sed \"s|Export_Id = 1;|Export_Id = 2;|; s|Path = .*|Path = \\\"$(dirname "
+		  "%s)\\\";|; "
+		  "s|Pseudo = .*|Pseudo = \\\"/alias\\\";|\" >> \"%s/ganesha.conf\" && "
+		  "ganesha_start \"%s\"",
+		  gdir, NFS_PORT, NFS_MNTPORT, gdir, export_dir, export_dir, gdir, export_dir, gdir,
+		  gdir) == 0,
 	      "ganesha did not start (ports %s/%s busy?)", NFS_PORT, NFS_MNTPORT);
 	plugin_start(&node1, NULL);
 
@@ -970,8 +1237,10 @@ int main(void)
 	test_mount();
 	test_concurrent();
 	test_second_node();
+	test_hostile_catalogue();
 	test_concurrent_create();
 	test_remove();
+	test_identity_guards();
 	test_restart();
 	test_outage();
 	test_v4_refused();

@@ -15,7 +15,8 @@ static struct settings cfg;
 
 static void setup(void)
 {
-	char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf", NULL};
+	char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf", "ALLOWED_EXPORTS=10.1.1.1:/other",
+		       NULL};
 	char err[256];
 
 	ck_assert_int_eq(settings_parse(env, &cfg, err, sizeof(err)), 0);
@@ -211,6 +212,51 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* Definitions that parse but break the guards (also applied to catalogue entries). */
+static const struct {
+	const char *opts;
+	const char *msg;
+} refused[] = {
+	{"{\"server\":\"evil\"}", "server evil export /srv/mpf is neither the home export"},
+	{"{\"export\":\"/srv\"}", "export /srv is neither"},
+	{"{\"server\":\"10.1.1.1\",\"export\":\"/\"}", "ALLOWED_EXPORTS"},
+	{"{\"uid\":\"0\"}", "needs ALLOW_ROOT_IDENTITY=true"},
+	{"{\"gid\":\"0\",\"uid\":\"5\"}", "root as the NFS identity"},
+	{"{\"subdir\":\"/\"}", "catalogue directory .openmpf-volumes"},
+	{"{\"uid\":\"2147483646\"}", "the catalogue's identity"},
+	{"{\"subdir\":\"//./\"}", "subdir=/ on the home export"},
+};
+
+START_TEST(test_policy)
+{
+	struct volume_def d;
+	char err[1024] = "";
+
+	ck_assert_int_eq(parse("v1", refused[_i].opts, &d, err, sizeof(err)), -EPERM);
+	ck_assert_msg(strstr(err, refused[_i].msg), "case %d: \"%s\" lacks \"%s\"", _i, err,
+		      refused[_i].msg);
+}
+END_TEST
+
+START_TEST(test_policy_allowed)
+{
+	char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf", "ALLOW_ROOT_IDENTITY=true",
+		       "ALLOWED_EXPORTS=nfs2:/", NULL};
+	struct settings s;
+	struct volume_def d;
+	json_t *o;
+	char err[512];
+
+	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "uid", "0", "server", "nfs2", "export", "/", "subdir",
+		      "/");
+	ck_assert_int_eq(options_parse("v1", o, &s, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(d.uid, 0);
+	ck_assert_str_eq(d.subdir, "");
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(test_no_server)
 {
 	char *env[] = {NULL};
@@ -227,6 +273,9 @@ START_TEST(test_no_server)
 	ck_assert_ptr_nonnull(strstr(err, "no NFS export"));
 	json_object_set_new(o, "export", json_string("/e"));
 	ck_assert_int_eq(options_parse("v1", o, &bare, &d, err, sizeof(err)), 0);
+	/* No home export, no shared catalogue: any server, but still no root identity. */
+	json_object_set_new(o, "uid", json_string("0"));
+	ck_assert_int_eq(options_parse("v1", o, &bare, &d, err, sizeof(err)), -EPERM);
 	json_decref(o);
 }
 END_TEST
@@ -268,6 +317,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_defaults_from_settings);
 	tcase_add_test(tc, test_all_options);
 	tcase_add_loop_test(tc, test_bad_options, 0, (int)(sizeof(bad_opts) / sizeof(bad_opts[0])));
+	tcase_add_loop_test(tc, test_policy, 0, (int)(sizeof(refused) / sizeof(refused[0])));
+	tcase_add_test(tc, test_policy_allowed);
 	tcase_add_test(tc, test_no_server);
 	tcase_add_test(tc, test_diff);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Volume plugin settings and Create options. First byte even: the input is an
+ * environment (one KEY=VALUE per line) for settings_parse; odd: a JSON Opts object for
+ * options_parse. Invariants: parsed settings re-normalise to themselves and format; a
+ * definition options_parse accepts passes options_check_def and the guards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "options.h"
+#include "settings.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void must(int cond, const char *what, const char *err)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz: invariant broken: %s (%s)\n", what, err);
+		abort();
+	}
+}
+
+static void settings_case(const char *text)
+{
+	char *copy = strdup(text), *env[64], *save = NULL, *line;
+	char err[2048], out[NFSB_EXPORT_MAX], buf[8192];
+	struct settings s;
+	size_t n = 0;
+
+	if (!copy)
+		return;
+	for (line = strtok_r(copy, "\n", &save); line && n < 63; line = strtok_r(NULL, "\n", &save))
+		env[n++] = line;
+	env[n] = NULL;
+	if (settings_parse(env, &s, err, sizeof(err)) == 0) {
+		settings_format(&s, buf, sizeof(buf));
+		if (s.export[0]) {
+			must(settings_normalize_export("x", s.export, out, sizeof(out), err,
+						       sizeof(err)) == 0,
+			     "normalised export refused", err);
+			must(strcmp(out, s.export) == 0, "export normalisation not idempotent",
+			     out);
+		}
+	}
+	free(copy);
+}
+
+static void options_case(const char *text, size_t len)
+{
+	static struct settings cfg;
+	static int ready;
+	struct volume_def d;
+	char err[2048];
+	json_t *opts;
+
+	if (!ready) {
+		char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf",
+			       "ALLOWED_EXPORTS=nfs2:/data", NULL};
+
+		must(settings_parse(env, &cfg, err, sizeof(err)) == 0, "settings", err);
+		ready = 1;
+	}
+	opts = json_loadb(text, len, 0, NULL);
+	if (options_parse("v1", opts, &cfg, &d, err, sizeof(err)) == 0) {
+		must(options_check_def(&d, cfg.catalogue_dir, err, sizeof(err)) == 0,
+		     "accepted options fail options_check_def", err);
+		must(options_check_policy(&d, &cfg, err, sizeof(err)) == 0,
+		     "accepted options fail the guards", err);
+	}
+	json_decref(opts);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text;
+
+	if (size < 1)
+		return 0;
+	text = malloc(size);
+	if (!text)
+		return 0;
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	if (data[0] & 1)
+		options_case(text, size - 1);
+	else
+		settings_case(text);
+	free(text);
+	return 0;
+}
