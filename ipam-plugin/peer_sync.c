@@ -29,6 +29,8 @@
 #define PEER_DIR ".openmpf-ipam-networks"
 #define PEER_DOC_MAX (1u << 20)
 #define PEER_NAMES_MAX 512
+#define PEER_WARNED_MAX 16
+#define PEER_DOCS_MAX 256
 #define PEER_STOP_WAIT_S 3 /* how long peer_sync_stop waits for a running round */
 #define PEER_RETRY_FIRST_MS 250 /* a failed round is retried after this, doubling... */
 #define PEER_RETRY_MAX_MS 5000  /* ...up to this (or PUBLISH_INTERVAL if shorter) */
@@ -46,6 +48,8 @@ struct peer_sync {
 	char instance[20]; /* random per process: tells our document from a namesake's */
 	bool published;	   /* round thread only (under round_lock) */
 	bool dup_warned;   /* round thread only */
+	char warned[PEER_WARNED_MAX][HOSTNET_NODE_LEN + 24]; /* round thread: see doc_ignored */
+	size_t nwarned;
 
 	pthread_t thread;
 	bool thread_started;
@@ -111,6 +115,26 @@ static bool doc_node(const char *name, char *node, size_t len)
 	return peers_node_name_valid(node);
 }
 
+/*
+ * A document that cannot be used: warn once per document version (node and mtime), then
+ * only at debug, so a hostile or broken file costs one warning, not one per round.
+ */
+static void doc_ignored(struct peer_sync *ps, const char *node, time_t mtime, const char *why)
+{
+	char key[HOSTNET_NODE_LEN + 24];
+
+	snprintf(key, sizeof(key), "%s@%lld", node, (long long)mtime);
+	for (size_t i = 0; i < PEER_WARNED_MAX; i++) {
+		if (strcmp(ps->warned[i], key) == 0) {
+			log_debug("peers: %s: document of node %s ignored: %s", ps->location, node,
+				  why);
+			return;
+		}
+	}
+	snprintf(ps->warned[ps->nwarned++ % PEER_WARNED_MAX], sizeof(ps->warned[0]), "%s", key);
+	log_warnx("peers: %s: document of node %s ignored: %s", ps->location, node, why);
+}
+
 /* Decode one peer's document text into r (or note it stale/broken). */
 static void take_doc(struct peer_sync *ps, struct round *r, const char *node, time_t mtime,
 		     const char *text, size_t len)
@@ -127,14 +151,14 @@ static void take_doc(struct peer_sync *ps, struct round *r, const char *node, ti
 	}
 	doc = json_loadb(text, len, 0, &jerr);
 	if (!doc) {
-		log_warnx("peers: %s: document of node %s does not parse: %s", ps->location, node,
-			  jerr.text);
+		snprintf(err, sizeof(err), "does not parse: %s", jerr.text);
+		doc_ignored(ps, node, mtime, err);
 		return;
 	}
 	n = peers_decode(doc, node, &r->found, &skipped, err, sizeof(err));
 	json_decref(doc);
 	if (n < 0) {
-		log_warnx("peers: %s: document of node %s ignored: %s", ps->location, node, err);
+		doc_ignored(ps, node, mtime, err);
 		return;
 	}
 	if (skipped)
@@ -199,7 +223,7 @@ static time_t listing_clock(const struct listing *l)
 static int listing_init(struct listing *l, const char *self)
 {
 	memset(l, 0, sizeof(*l));
-	l->cap = 1024;
+	l->cap = PEER_DOCS_MAX; /* a bound on what anyone can make us parse per round */
 	l->self = self;
 	l->names = calloc(l->cap, sizeof(*l->names));
 	l->mtimes = calloc(l->cap, sizeof(*l->mtimes));
@@ -228,77 +252,76 @@ static void listing_add(struct listing *l, const char *name, const struct stat *
 	l->mtimes[l->n++] = st->st_mtime;
 }
 
-/* Directory mode. */
-static int round_dir(struct peer_sync *ps, const char *text, struct round *r, char *err,
-		     size_t errlen)
+/*
+ * Where the documents live: a directory (any shared file system) or an NFS export
+ * spoken to through libnfs. One round (below) runs over either; paths are relative to
+ * the documents' directory, except for NFS, where they are relative to the export.
+ */
+struct store {
+	struct peer_sync *ps;
+	struct nfsb *nb; /* NFS: the connection of this round */
+	char path[PATH_MAX + HOSTNET_NODE_LEN + 16];
+};
+
+static const char *store_path(struct store *st, const char *node)
 {
-	char path[PATH_MAX + 80], etext[128];
-	struct listing l;
-	struct dirent *de;
-	struct stat st;
-	DIR *d = NULL;
+	if (st->nb)
+		snprintf(st->path, sizeof(st->path), "%s/%s.json", PEER_DIR, node);
+	else
+		snprintf(st->path, sizeof(st->path), "%s/%s.json", st->ps->dir, node);
+	return st->path;
+}
+
+static int store_open(struct store *st, char *err, size_t errlen)
+{
+	if (!st->ps->nfs)
+		return 0;
+	return nfsb_connect(&st->ps->target, -1, -1, &st->nb, err, errlen);
+}
+
+static void store_close(struct store *st)
+{
+	nfsb_close(st->nb);
+	st->nb = NULL;
+}
+
+/* Read node's document (NULL err: quiet). Returns 0, -ENOENT or -errno with a message. */
+static int store_read(struct store *st, const char *node, char **buf, size_t *len, char *err,
+		      size_t errlen)
+{
+	char etext[128];
 	int ret;
 
-	ret = listing_init(&l, ps->node);
-	if (ret) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s.json", ps->dir, ps->node);
-	if (text && ps->published) {
-		char *own = NULL;
-		size_t len = 0;
+	if (st->nb)
+		return nfsb_read_file(st->nb, store_path(st, node), PEER_DOC_MAX, buf, len, err,
+				      errlen);
+	ret = atomic_file_read(store_path(st, node), PEER_DOC_MAX, buf, len);
+	if (ret < 0 && ret != -ENOENT && err)
+		snprintf(err, errlen, "read %s: %s", st->path, errtext(-ret, etext, sizeof(etext)));
+	return ret;
+}
 
-		if (atomic_file_read(path, PEER_DOC_MAX, &own, &len) == 0)
-			check_own_doc(ps, own, len);
-		free(own);
+/* Write our document atomically, creating the directory. Returns 0 or -errno (message). */
+static int store_write(struct store *st, const char *text, char *err, size_t errlen)
+{
+	char etext[128];
+	struct stat sb;
+	int ret;
+
+	if (st->nb) {
+		/* 1777: under root_squash every node's plugin writes as the anonymous user. */
+		ret = nfsb_mkdir_p(st->nb, PEER_DIR, 01777, -1, -1, err, errlen);
+		return ret ? ret
+			   : nfsb_write_file_atomic(st->nb, store_path(st, st->ps->node), text,
+						    strlen(text), 0644, err, errlen);
 	}
-	if (text) {
-		ret = atomic_file_mkdirs(ps->dir, 0755);
-		if (!ret)
-			ret = atomic_file_write(path, text, strlen(text), 0644);
-		if (!ret && stat(path, &st) < 0)
-			ret = -errno;
-		if (ret) {
-			snprintf(err, errlen, "write %s: %s", path,
-				 errtext(-ret, etext, sizeof(etext)));
-			goto out;
-		}
-		ps->published = true;
-	}
-	d = opendir(ps->dir);
-	if (!d && errno == ENOENT && !text) {
-		ret = 0; /* read only, and nobody has published yet */
-		goto out;
-	}
-	if (!d) {
+	ret = atomic_file_mkdirs(st->ps->dir, 0755);
+	if (!ret)
+		ret = atomic_file_write(store_path(st, st->ps->node), text, strlen(text), 0644);
+	if (!ret && stat(st->path, &sb) < 0)
 		ret = -errno;
-		snprintf(err, errlen, "list %s: %s", ps->dir, errtext(-ret, etext, sizeof(etext)));
-		goto out;
-	}
-	while ((de = readdir(d))) {
-		if (snprintf(path, sizeof(path), "%s/%s", ps->dir, de->d_name) >= (int)sizeof(path))
-			continue;
-		if (stat(path, &st) == 0)
-			listing_add(&l, de->d_name, &st);
-	}
-	r->ref = text ? listing_clock(&l) : l.newest;
-	for (size_t i = 0; i < l.n; i++) {
-		char *buf = NULL;
-		size_t len = 0;
-
-		snprintf(path, sizeof(path), "%s/%s.json", ps->dir, l.names[i]);
-		if (peers_is_stale(l.mtimes[i], r->ref, ps->stale_after_s))
-			take_doc(ps, r, l.names[i], l.mtimes[i], "", 0);
-		else if (atomic_file_read(path, PEER_DOC_MAX, &buf, &len) == 0)
-			take_doc(ps, r, l.names[i], l.mtimes[i], buf, len);
-		free(buf); /* a document removed meanwhile is skipped */
-	}
-	ret = 0;
-out:
-	if (d)
-		closedir(d);
-	listing_fini(&l);
+	if (ret)
+		snprintf(err, errlen, "write %s: %s", st->path, errtext(-ret, etext, sizeof(etext)));
 	return ret;
 }
 
@@ -308,11 +331,43 @@ static int nfs_list_cb(const char *name, const struct stat *st, void *arg)
 	return 0;
 }
 
-static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, char *err,
-		     size_t errlen)
+/* The documents' names and mtimes into l. Returns 0, -ENOENT or -errno (message). */
+static int store_list(struct store *st, struct listing *l, char *err, size_t errlen)
 {
-	char path[HOSTNET_NODE_LEN + 64];
-	struct nfsb *nb = NULL;
+	char path[PATH_MAX + 300], etext[128];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int ret;
+
+	if (st->nb)
+		return nfsb_list_dir(st->nb, PEER_DIR, nfs_list_cb, l, err, errlen);
+	d = opendir(st->ps->dir);
+	if (!d) {
+		ret = -errno;
+		snprintf(err, errlen, "list %s: %s", st->ps->dir,
+			 errtext(-ret, etext, sizeof(etext)));
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		if (snprintf(path, sizeof(path), "%s/%s", st->ps->dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		if (stat(path, &sb) == 0)
+			listing_add(l, de->d_name, &sb);
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * One round over the store: check our document (namesakes), publish text (NULL: read
+ * only), list the others and keep the fresh ones in r.
+ */
+static int round_store(struct peer_sync *ps, const char *text, struct round *r, char *err,
+		       size_t errlen)
+{
+	struct store st = {.ps = ps};
 	struct listing l;
 	int ret;
 
@@ -321,29 +376,24 @@ static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, ch
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	ret = nfsb_connect(&ps->target, -1, -1, &nb, err, errlen);
+	ret = store_open(&st, err, errlen);
 	if (ret)
 		goto out;
-	snprintf(path, sizeof(path), "%s/%s.json", PEER_DIR, ps->node);
 	if (text) {
-		/* 1777: under root_squash every node's plugin writes as the anonymous user. */
-		ret = nfsb_mkdir_p(nb, PEER_DIR, 01777, -1, -1, err, errlen);
-		if (!ret && ps->published) {
+		if (ps->published) {
 			char *own = NULL;
 			size_t len = 0;
 
-			if (nfsb_read_file(nb, path, PEER_DOC_MAX, &own, &len, NULL, 0) == 0)
+			if (store_read(&st, ps->node, &own, &len, NULL, 0) == 0)
 				check_own_doc(ps, own, len);
 			free(own);
 		}
-		if (!ret)
-			ret = nfsb_write_file_atomic(nb, path, text, strlen(text), 0644, err,
-						     errlen);
+		ret = store_write(&st, text, err, errlen);
 		if (ret)
 			goto out;
 		ps->published = true;
 	}
-	ret = nfsb_list_dir(nb, PEER_DIR, nfs_list_cb, &l, err, errlen);
+	ret = store_list(&st, &l, err, errlen);
 	if (ret == -ENOENT && !text)
 		ret = 0; /* read only, and nobody has published yet */
 	if (ret)
@@ -353,14 +403,18 @@ static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, ch
 		char *buf = NULL;
 		size_t len = 0;
 
-		snprintf(path, sizeof(path), "%s/%s.json", PEER_DIR, l.names[i]);
 		if (peers_is_stale(l.mtimes[i], r->ref, ps->stale_after_s)) {
 			take_doc(ps, r, l.names[i], l.mtimes[i], "", 0);
 			continue;
 		}
-		ret = nfsb_read_file(nb, path, PEER_DOC_MAX, &buf, &len, err, errlen);
+		ret = store_read(&st, l.names[i], &buf, &len, err, errlen);
 		if (ret == -ENOENT)
 			continue; /* removed meanwhile */
+		if (ret == -EFBIG || ret == -EACCES || ret == -EPERM || ret == -EISDIR) {
+			/* One document is input from anyone: it cannot stop the round. */
+			doc_ignored(ps, l.names[i], l.mtimes[i], err);
+			continue;
+		}
 		if (ret)
 			goto out;
 		take_doc(ps, r, l.names[i], l.mtimes[i], buf, len);
@@ -368,7 +422,7 @@ static int round_nfs(struct peer_sync *ps, const char *text, struct round *r, ch
 	}
 	ret = 0;
 out:
-	nfsb_close(nb);
+	store_close(&st);
 	listing_fini(&l);
 	return ret;
 }
@@ -455,7 +509,7 @@ static int do_round_locked(struct peer_sync *ps, bool publish, char *err, size_t
 		goto out;
 	}
 round:
-	ret = ps->nfs ? round_nfs(ps, text, &r, err, errlen) : round_dir(ps, text, &r, err, errlen);
+	ret = round_store(ps, text, &r, err, errlen);
 out:
 	if (ret && text) {
 		/* Not published: the next round (retried soon) tries again. */

@@ -18,6 +18,7 @@
 
 #include <check.h>
 
+#include "atomic_file.h"
 #include "ipam_api.h"
 #include "location.h"
 #include "peer_sync.h"
@@ -618,6 +619,49 @@ START_TEST(test_resolved_stub)
 }
 END_TEST
 
+/* Documents are input from anyone: a huge or broken one is ignored, the round goes on. */
+START_TEST(test_sync_hostile_docs)
+{
+	char *dir = tl_tmpdir("check_peers_hostile");
+	struct hostnet h1 = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
+	struct hostnet h2 = H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
+	struct peer_sync_config c = {
+		.location = dir, .node = "n1", .interval_s = 3600, .stale_after_s = 300};
+	struct peer_sync *p1, *p2;
+	struct hostnet_list seen = {0};
+	char err[512], path[600];
+	size_t big = (2u << 20);
+	char *junk = malloc(big);
+	FILE *f;
+
+	ck_assert_ptr_nonnull(junk);
+	memset(junk, ' ', big);
+	snprintf(path, sizeof(path), "%s/huge.json", dir);
+	ck_assert_int_eq(atomic_file_write(path, junk, big, 0644), 0);
+	free(junk);
+	snprintf(path, sizeof(path), "%s/broken.json", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"format\":1,\"node\":\"broken\",\"networks\":[{\"kind\":\"interface\"", f);
+	fclose(f);
+	p1 = peer_sync_start(&c, collect_fixed, &h1, err, sizeof(err));
+	ck_assert_msg(p1, "%s", err);
+	ck_assert(peer_sync_wait_first(p1, 5000));
+	c.node = "n2";
+	p2 = peer_sync_start(&c, collect_fixed, &h2, err, sizeof(err));
+	ck_assert_msg(p2, "%s", err);
+	ck_assert(peer_sync_wait_first(p2, 5000));
+	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
+	ck_assert_int_eq(peer_sync_snapshot(p1, &seen), 1);
+	ck_assert_str_eq(seen.v[0].node, "n2");
+	hostnet_list_fini(&seen);
+	peer_sync_stop(p1);
+	peer_sync_stop(p2);
+	tl_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_keep_own)
 {
 	struct hostnet_list l = {0};
@@ -656,6 +700,7 @@ int main(void)
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_keep_own);
 	tcase_add_test(tc, test_replay_rule);
+	tcase_add_test(tc, test_sync_hostile_docs);
 	tcase_add_test(tc, test_route_policy);
 	tcase_add_test(tc, test_full_tunnel);
 	tcase_add_test(tc, test_resolved_stub);
