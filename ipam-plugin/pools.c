@@ -397,6 +397,21 @@ out:
 	return ret;
 }
 
+/* Keep this host's entries and other nodes' swarm pools (but not copy, if given). */
+static void keep_own_and_swarm_pools(struct hostnet_list *l, const struct cidr *copy)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct hostnet *h = &l->v[i];
+
+		if (!h->node[0] ||
+		    (h->kind == HOSTNET_POOL && !(copy && cidr_equal(&h->net, copy))))
+			l->v[n++] = *h;
+	}
+	l->n = n;
+}
+
 int pools_request(struct pools *ps, const struct pools_request *r, char *id, size_t idlen,
 		  struct cidr *pool, char *err, size_t errlen)
 {
@@ -410,13 +425,16 @@ int pools_request(struct pools *ps, const struct pools_request *r, char *id, siz
 		return ret;
 	/*
 	 * Local-space pools (bridges, this node's copy of a swarm network) live on this node
-	 * only; the global space (the swarm leader's choices) must suit every node.
+	 * only; the global space (the swarm leader's choices) must suit every node. A local
+	 * pool must still avoid the swarm pools other nodes hold (a bridge on a swarm
+	 * network's subnet would break that network's tasks here), except the one a node
+	 * copy asks for.
 	 */
-	ret = read_hosts(ps, global, &hosts, err, errlen);
+	ret = read_hosts(ps, true, &hosts, err, errlen);
 	if (ret < 0)
 		goto out;
 	if (!global)
-		hostnet_list_keep_own(&hosts);
+		keep_own_and_swarm_pools(&hosts, r->explicit ? &r->net : NULL);
 	pthread_mutex_lock(&ps->lock);
 	ret = r->explicit ? request_explicit(ps, r, &hosts, &p, err, errlen)
 			  : request_dynamic(ps, r, &hosts, &p, err, errlen);
