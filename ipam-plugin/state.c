@@ -283,6 +283,8 @@ int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen
 	int ret = 0, count = 0;
 
 	snprintf(sub, sizeof(sub), "%s/pools", dir);
+	/* temp files of saves a crash (kill -9) interrupted; a live writer's are kept */
+	atomic_file_clean_dir(sub);
 	d = opendir(sub);
 	if (!d) {
 		if (errno == ENOENT)

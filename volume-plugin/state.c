@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "catalogue.h"
 #include "jsonutil.h"
 #include "state.h"
@@ -214,6 +215,8 @@ int state_load(const char *dir, const char *catalogue_dir, struct state *out, ch
 	int ret;
 
 	state_fini(out);
+	/* temp files of saves a crash (kill -9) interrupted; a live writer's are kept */
+	atomic_file_clean_dir(dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	ret = jsonutil_load(path, &j, why, sizeof(why));
 	if (ret == -ENOENT)
