@@ -24,6 +24,7 @@
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "log.h"
 #include "nfs_backend.h"
 
 /* NFSv3 ftype3 values (libnfs-raw-nfs.h), mapped without including the raw header. */
@@ -203,6 +204,44 @@ static int mount_with_deadline(struct nfs_context *nfs, const char *server, cons
 	return w->status;
 }
 
+/*
+ * A connect failure in words an operator can act on (libnfs's own text, e.g. "Socket failed
+ * with POLLHUP", goes to the debug log).
+ */
+static void connect_error(const struct nfsb_target *t, int ret, const char *why, char *err,
+			  size_t errlen)
+{
+	char eb[128];
+
+	if (why == NULL)
+		why = "";
+	if (ret == -ETIMEDOUT || strstr(why, "timed out") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: no answer from %s within NFS_TIMEOUT=%u s: is the "
+		     "server up, and reachable from this node (address, routes, firewall)?",
+		     t->server, t->export, t->server, t->timeout_s);
+	else if (strstr(why, "POLLHUP") != NULL || strstr(why, "refused") != NULL ||
+		 strstr(why, "POLLERR") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: connection refused by %s:%u: is the NFS server "
+		     "running (and NFS_PORT/NFS_MOUNT_PORT right)?",
+		     t->server, t->export, t->server, t->nfs_port ? t->nfs_port : 2049);
+	else if (strstr(why, "resolv") != NULL)
+		errf(err, errlen, "NFS server %s export %s: cannot resolve the name %s: check "
+		     "NFS_SERVER and this node's DNS", t->server, t->export, t->server);
+	else if (ret == -EACCES || strstr(why, "ACCES") != NULL || strstr(why, "ermission") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: the server refused to export %s to this node: "
+		     "check the export's path and client list on the server",
+		     t->server, t->export, t->export);
+	else if (strstr(why, "NOENT") != NULL)
+		errf(err, errlen, "NFS server %s export %s: the server has no export %s: check "
+		     "NFS_EXPORT", t->server, t->export, t->export);
+	else
+		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
+		     t->export, why[0] ? why : "?", errtext(ret, eb, sizeof(eb)));
+}
+
 int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out, char *err,
 		 size_t errlen)
 {
@@ -270,10 +309,16 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 		 */
 		if (ret != -EIO || attempt >= NB_CONNECT_TRIES || now_ms() - t0 > 1000 ||
 		    now_ms() >= deadline) {
-			errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)",
-			     t->server, t->export, why ? why : "?", errtext(ret, eb, sizeof(eb)));
+			log_debug("NFS server %s export %s: connect/MOUNT failed after %d tries: %s "
+				  "(%s)",
+				  t->server, t->export, attempt, why ? why : "?",
+				  errtext(ret, eb, sizeof(eb)));
+			connect_error(t, ret, why, err, errlen);
 			goto out_free;
 		}
+		log_info("NFS server %s export %s: connection reset at once (%s): retrying on a "
+			 "fresh socket (try %d of %d)",
+			 t->server, t->export, why ? why : "?", attempt + 1, NB_CONNECT_TRIES);
 		nfs_destroy_url(u);
 		u = NULL;
 		nfs_destroy_context(nb->nfs);
@@ -379,8 +424,9 @@ static int nb_ret(struct nfsb *nb, int rc)
 	switch (rc) {
 	case -EINTR:
 		nb->broken = true;
-		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: no answer within %u s",
-			 nb->target.server, nb->target.timeout_s);
+		snprintf(nb->errbuf, sizeof(nb->errbuf),
+			 "NFS server %s: no answer within NFS_TIMEOUT=%u s", nb->target.server,
+			 nb->target.timeout_s);
 		return -ETIMEDOUT;
 	case -EIO:
 	case -EFAULT:
@@ -638,8 +684,9 @@ static int raw_broken(struct nfsb *nb, int ret, const char *op, const char *why)
 {
 	nb->broken = true;
 	if (ret == -ETIMEDOUT)
-		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: no answer to %s within %u s",
-			 nb->target.server, op, nb->target.timeout_s);
+		snprintf(nb->errbuf, sizeof(nb->errbuf),
+			 "NFS server %s: no answer to %s within NFS_TIMEOUT=%u s", nb->target.server,
+			 op, nb->target.timeout_s);
 	else
 		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: %s failed: %s",
 			 nb->target.server, op, why && *why ? why : "connection lost");

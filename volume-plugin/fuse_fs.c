@@ -378,6 +378,25 @@ static long file_pread(struct volfs *v, struct volfs_file *vf, int ci, struct nf
 	return (long)nfsb_file_pread(nb, f, buf, size, off);
 }
 
+/*
+ * Take vf->wlock for a call that started at t0. False (not locked) if a transport error
+ * happened while we waited: the holder timed out, and we would only add our own timeout.
+ */
+static bool wlock_take(struct volfs *v, struct volfs_file *vf, int64_t t0)
+{
+	bool down;
+
+	pthread_mutex_lock(&vf->wlock);
+	pthread_mutex_lock(&v->lock);
+	down = v->down && v->down_ms >= t0;
+	pthread_mutex_unlock(&v->lock);
+	if (down) {
+		pthread_mutex_unlock(&vf->wlock);
+		return false;
+	}
+	return true;
+}
+
 /* Drop the pending writes (committed, or given up). Under vf->wlock. */
 static void pending_drop(struct volfs_file *vf)
 {
@@ -451,6 +470,7 @@ static int file_commit(struct volfs *v, struct volfs_file *vf, struct nfsb *nb, 
 static long file_pwrite(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
 			const char *full, const char *buf, size_t size, off_t off)
 {
+	int64_t t0 = now_ms();
 	struct volfs_pending *p;
 	struct nfsb_file *f;
 	uint64_t verf;
@@ -461,7 +481,8 @@ static long file_pwrite(struct volfs *v, struct volfs_file *vf, int ci, struct n
 	if (ret < 0)
 		return ret;
 	atomic_store(&vf->last, ci);
-	pthread_mutex_lock(&vf->wlock);
+	if (!wlock_take(v, vf, t0))
+		return -EIO;
 	if (vf->flags & O_APPEND) {
 		/*
 		 * O_APPEND: the end of the file as the server has it now (other nodes append
@@ -512,12 +533,14 @@ out:
 static int file_fsync(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
 		      const char *full)
 {
+	int64_t t0 = now_ms();
 	struct nfsb_file *f;
 	int ret = file_on(v, vf, ci, nb, full, &f);
 
 	if (ret < 0)
 		return ret;
-	pthread_mutex_lock(&vf->wlock);
+	if (!wlock_take(v, vf, t0))
+		return -EIO;
 	ret = file_commit(v, vf, nb, f, full);
 	pthread_mutex_unlock(&vf->wlock);
 	return ret;
