@@ -49,7 +49,7 @@
 #define VOLFS_WAKEUP_NAME "/.volfs-stop-wakeup" /* see volfs_unmount */
 #define VOLFS_HOLDOFF_MS 1000 /* after a transport error, fail at once this long */
 /* uncommitted bytes held per open file; a write past this commits (see struct volfs_file) */
-#define VOLFS_UNSTABLE_MAX (8 * 1024 * 1024)
+#define VOLFS_UNSTABLE_MAX (32 * 1024 * 1024)
 
 struct volfs_conn {
 	struct nfsb *nb;  /* NULL: not connected (yet, or since an error) */
