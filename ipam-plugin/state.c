@@ -14,6 +14,7 @@
 
 #include "atomic_file.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "state.h"
 
 static const char *const space_key[PA_NSPACES] = {"local", "global"};
@@ -284,7 +285,10 @@ int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen
 
 	snprintf(sub, sizeof(sub), "%s/pools", dir);
 	/* temp files of saves a crash (kill -9) interrupted; a live writer's are kept */
-	atomic_file_clean_dir(sub);
+	ret = atomic_file_clean_dir(sub);
+	if (ret > 0)
+		log_info("state: removed %d temporary files of saves interrupted by a crash in %s",
+			 ret, sub);
 	d = opendir(sub);
 	if (!d) {
 		if (errno == ENOENT)
