@@ -212,8 +212,9 @@ int atomic_file_clean_dir(const char *dir)
 		if (fd < 0)
 			continue; /* gone already, or not a file we could have made */
 		/* locked: a writer is alive (this or another process); unlocked: left by a crash */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    lstat(path, &st2) == 0 && st.st_ino == st2.st_ino && st.st_dev == st2.st_dev) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+		    S_ISREG(st.st_mode) && lstat(path, &st2) == 0 && st.st_ino == st2.st_ino &&
+		    st.st_dev == st2.st_dev) {
 			if (unlink(path) == 0)
 				removed++;
 			else if (errno != ENOENT && ret == 0)

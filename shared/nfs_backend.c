@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include <nfsc/libnfs.h>
+/* after libnfs.h (rpc_cb, EXTERN), so in a block of their own */
 #include <nfsc/libnfs-raw.h>
+/* after libnfs-raw.h */
 #include <nfsc/libnfs-raw-nfs.h>
 
 #include "log.h"
@@ -69,10 +71,10 @@ struct nfsb {
 	struct mount_wait mw;
 	struct nfsb_target target;
 	bool broken;
-	bool poisoned;			   /* requests left pending: never destroy (see nb_ret) */
-	struct nfsb *next_poisoned;	   /* poisoned list, keeps them reachable */
-	struct nfsb_file *files;	   /* open files, closed by nfsb_close() */
-	struct raw_call *abandoned;	   /* raw calls given up on, freed by nfsb_close() */
+	bool poisoned;			    /* requests left pending: never destroy (see nb_ret) */
+	struct nfsb *next_poisoned;	    /* poisoned list, keeps them reachable */
+	struct nfsb_file *files;	    /* open files, closed by nfsb_close() */
+	struct raw_call *abandoned;	    /* raw calls given up on, freed by nfsb_close() */
 	char errbuf[NFSB_SERVER_MAX + 384]; /* our own messages (e.g. connect timeout) */
 };
 
@@ -227,16 +229,20 @@ static void connect_error(const struct nfsb_target *t, int ret, const char *why,
 		     "running (and NFS_PORT/NFS_MOUNT_PORT right)?",
 		     t->server, t->export, t->server, t->nfs_port ? t->nfs_port : 2049);
 	else if (strstr(why, "resolv") != NULL)
-		errf(err, errlen, "NFS server %s export %s: cannot resolve the name %s: check "
-		     "NFS_SERVER and this node's DNS", t->server, t->export, t->server);
+		errf(err, errlen,
+		     "NFS server %s export %s: cannot resolve the name %s: check "
+		     "NFS_SERVER and this node's DNS",
+		     t->server, t->export, t->server);
 	else if (ret == -EACCES || strstr(why, "ACCES") != NULL || strstr(why, "ermission") != NULL)
 		errf(err, errlen,
 		     "NFS server %s export %s: the server refused to export %s to this node: "
 		     "check the export's path and client list on the server",
 		     t->server, t->export, t->export);
 	else if (strstr(why, "NOENT") != NULL)
-		errf(err, errlen, "NFS server %s export %s: the server has no export %s: check "
-		     "NFS_EXPORT", t->server, t->export, t->export);
+		errf(err, errlen,
+		     "NFS server %s export %s: the server has no export %s: check "
+		     "NFS_EXPORT",
+		     t->server, t->export, t->export);
 	else
 		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
 		     t->export, why[0] ? why : "?", errtext(ret, eb, sizeof(eb)));
@@ -309,10 +315,11 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 		 */
 		if (ret != -EIO || attempt >= NB_CONNECT_TRIES || now_ms() - t0 > 1000 ||
 		    now_ms() >= deadline) {
-			log_debug("NFS server %s export %s: connect/MOUNT failed after %d tries: %s "
-				  "(%s)",
-				  t->server, t->export, attempt, why ? why : "?",
-				  errtext(ret, eb, sizeof(eb)));
+			log_debug(
+				"NFS server %s export %s: connect/MOUNT failed after %d tries: %s "
+				"(%s)",
+				t->server, t->export, attempt, why ? why : "?",
+				errtext(ret, eb, sizeof(eb)));
 			connect_error(t, ret, why, err, errlen);
 			goto out_free;
 		}
@@ -685,8 +692,8 @@ static int raw_broken(struct nfsb *nb, int ret, const char *op, const char *why)
 	nb->broken = true;
 	if (ret == -ETIMEDOUT)
 		snprintf(nb->errbuf, sizeof(nb->errbuf),
-			 "NFS server %s: no answer to %s within NFS_TIMEOUT=%u s", nb->target.server,
-			 op, nb->target.timeout_s);
+			 "NFS server %s: no answer to %s within NFS_TIMEOUT=%u s",
+			 nb->target.server, op, nb->target.timeout_s);
 	else
 		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: %s failed: %s",
 			 nb->target.server, op, why && *why ? why : "connection lost");
@@ -700,7 +707,8 @@ static int raw_broken(struct nfsb *nb, int ret, const char *op, const char *why)
  */
 static int raw_wait(struct nfsb *nb, struct raw_call *c, const char *op)
 {
-	int64_t deadline = now_ms() + (int64_t)(nb->target.timeout_s ? nb->target.timeout_s : 1) * 1000;
+	int64_t deadline =
+		now_ms() + (int64_t)(nb->target.timeout_s ? nb->target.timeout_s : 1) * 1000;
 	char why[sizeof(c->rpcerr)];
 	int ret = 0;
 
@@ -718,7 +726,8 @@ static int raw_wait(struct nfsb *nb, struct raw_call *c, const char *op)
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0 || nfs_service(nb->nfs, rc > 0 ? pfd.revents : 0) < 0) {
-			snprintf(why, sizeof(why), "%s", rc < 0 ? "poll failed" : nfs_get_error(nb->nfs));
+			snprintf(why, sizeof(why), "%s",
+				 rc < 0 ? "poll failed" : nfs_get_error(nb->nfs));
 			ret = -EIO;
 			break;
 		}
@@ -796,8 +805,8 @@ static ssize_t raw_write(struct nfsb *nb, struct nfsb_file *f, const void *buf, 
 			return ret; /* c consumed */
 		if (c->count == 0 || c->count > a.count) {
 			free(c);
-			snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: WRITE made no progress",
-				 nb->target.server);
+			snprintf(nb->errbuf, sizeof(nb->errbuf),
+				 "NFS server %s: WRITE made no progress", nb->target.server);
 			return -EIO;
 		}
 		if (done == 0)

@@ -765,7 +765,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 	/* held writes must never be resent over a later truncate: commit them first */
 	if (vf != NULL && file_has_pending(vf)) {
-		int ret = (int)VOLFS_RUN(v, atomic_load(&vf->last), file_fsync(v, vf, ci_, nb, full));
+		int ret =
+			(int)VOLFS_RUN(v, atomic_load(&vf->last), file_fsync(v, vf, ci_, nb, full));
 
 		if (ret < 0)
 			return ret;

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -291,12 +291,12 @@ START_TEST(test_atomic_clean_dir)
 	ck_assert_int_eq(atomic_file_write(path, "{}", 2, 0600), 0);
 	touch_file(dir, "state.json.tmp.Ab12Cd"); /* a crash between write and rename */
 	touch_file(dir, "pool_10.0.0.0_8.json.tmp.x9Y8z7");
-	touch_file(dir, "notes.tmp");		   /* not our naming: kept */
-	touch_file(dir, "a.tmp.toolong7");	   /* 7 chars: not mkostemp's */
-	touch_file(dir, ".tmp.abcdef");		   /* no name before .tmp. */
-	touch_file(dir, "b.tmp.ab-def");	   /* '-' is not mkostemp's */
+	touch_file(dir, "notes.tmp");	   /* not our naming: kept */
+	touch_file(dir, "a.tmp.toolong7"); /* 7 chars: not mkostemp's */
+	touch_file(dir, ".tmp.abcdef");	   /* no name before .tmp. */
+	touch_file(dir, "b.tmp.ab-def");   /* '-' is not mkostemp's */
 	snprintf(path, sizeof(path), "%s/d.tmp.abcdef", dir);
-	ck_assert_int_eq(mkdir(path, 0700), 0); /* not a regular file */
+	ck_assert_int_eq(mkdir(path, 0700), 0);	 /* not a regular file */
 	touch_file(dir, "live.json.tmp.QwErTy"); /* a writer still holds it (flock) */
 	snprintf(path, sizeof(path), "%s/live.json.tmp.QwErTy", dir);
 	held = open(path, O_RDONLY);

@@ -26,6 +26,7 @@
  *	Reads FILE and prints "writer <id> <records>" per writer and "torn <bytes>" (bytes
  *	not part of a valid record).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -35,7 +36,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #define REC_MAGIC 0x52454331u /* "REC1" */
 #define MAX_WRITERS 16
@@ -332,8 +332,8 @@ int main(int argc, char **argv)
 		return cmd_pattern(strtoul(argv[2], NULL, 10),
 				   (unsigned int)strtoul(argv[3], NULL, 10));
 	if (argc == 6 && strcmp(argv[1], "append") == 0)
-		return cmd_append(argv[2], (unsigned int)atoi(argv[3]),
-				  (unsigned int)atoi(argv[4]), strtoul(argv[5], NULL, 10));
+		return cmd_append(argv[2], (unsigned int)atoi(argv[3]), (unsigned int)atoi(argv[4]),
+				  strtoul(argv[5], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argv[2]);
 	fprintf(stderr, "usage: fault_io call DIR N CALL | hold FILE SIZE SEED | pattern SIZE SEED"

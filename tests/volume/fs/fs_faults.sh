@@ -108,7 +108,7 @@ run_call() {
 	# the same mount works again within a few seconds
 	wait_until 10 sh -c "echo after > '$A/$d/after' && [ \"\$(cat '$A/$d/after')\" = after ]" ||
 		tl_fail "$call/$n: the mount did not work again within 10 s of the drop rule going"
-	echo done >&"${FIO[1]}"
+	echo finish >&"${FIO[1]}"
 	wait_until 20 eval "! kill -0 $pid 2>/dev/null" || tl_fail "$call/$n: fault_io did not finish after recovery"
 	wait "$pid" 2>/dev/null || true
 }
@@ -163,7 +163,7 @@ recsize=1000
 # taking turns: one writer at a time, alternating nodes (each sees the other's appends)
 : >"$A/turns.log"
 acked=0
-for round in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
 	for m in A B; do
 		mp=$A
 		[ "$m" = B ] && mp=$B
