@@ -15,6 +15,7 @@
 
 #include "atomic_file.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "settings.h"
 #include "state.h"
 
@@ -285,6 +286,11 @@ int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen
 	int ret = 0, count = 0;
 
 	snprintf(sub, sizeof(sub), "%s/pools", dir);
+	/* temp files of saves a crash (kill -9) interrupted; a live writer's are kept */
+	ret = atomic_file_clean_dir(sub);
+	if (ret > 0)
+		log_info("state: removed %d temporary files of saves interrupted by a crash in %s",
+			 ret, sub);
 	d = opendir(sub);
 	if (!d) {
 		if (errno == ENOENT)

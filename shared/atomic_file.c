@@ -2,8 +2,10 @@
 /*
  * atomic_file: crash-safe whole-file replacement. The temp file lives in the target's
  * directory so rename(2) is atomic; the directory is fsynced so the rename itself is
- * durable.
+ * durable. The temp file is flock()ed from creation to rename, so that
+ * atomic_file_clean_dir() can tell a writer's file from one a crash left behind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,11 +56,24 @@ int atomic_file_write(const char *path, const void *data, size_t len, mode_t mod
 	char tmp[PATH_MAX];
 	int fd = -1, ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	for (;;) {
+		struct stat st;
+
+		if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+			return -ENAMETOOLONG;
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* held until after the rename: a locked temp file belongs to a live writer */
+		if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+			ret = -errno;
+			goto out_unlink;
+		}
+		if (st.st_nlink > 0)
+			break;
+		/* a cleaner removed it between mkostemp and flock: take another name */
+		close(fd);
+	}
 	if (fchmod(fd, mode) < 0) {
 		ret = -errno;
 		goto out_unlink;
@@ -69,15 +85,13 @@ int atomic_file_write(const char *path, const void *data, size_t len, mode_t mod
 		ret = -errno;
 		goto out_unlink;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		ret = -errno;
-		goto out_unlink;
-	}
-	fd = -1;
 	if (rename(tmp, path) < 0) {
 		ret = -errno;
 		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		ret = -errno;
+		return ret; /* renamed: the new content is in place, but say so */
 	}
 	return fsync_dir_of(path);
 out_unlink:
@@ -154,4 +168,60 @@ int atomic_file_mkdirs(const char *path, mode_t mode)
 	if (mkdir(copy, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* "<name>.tmp.XXXXXX" as mkostemp() fills it in atomic_file_write() */
+static int is_our_temp(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	size_t i;
+
+	if (t == NULL || t == name)
+		return 0;
+	while (strstr(t + 1, ".tmp.") != NULL)
+		t = strstr(t + 1, ".tmp.");
+	t += 5;
+	for (i = 0; t[i] != '\0'; i++) {
+		char c = t[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return i == 6;
+}
+
+int atomic_file_clean_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int removed = 0, ret = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st, st2;
+		int fd;
+
+		if (!is_our_temp(de->d_name))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone already, or not a file we could have made */
+		/* locked: a writer is alive (this or another process); unlocked: left by a crash */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+		    S_ISREG(st.st_mode) && lstat(path, &st2) == 0 && st.st_ino == st2.st_ino &&
+		    st.st_dev == st2.st_dev) {
+			if (unlink(path) == 0)
+				removed++;
+			else if (errno != ENOENT && ret == 0)
+				ret = -errno;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return ret < 0 ? ret : removed;
 }

@@ -18,6 +18,14 @@ int atomic_file_write(const char *path, const void *data, size_t len, mode_t mod
  */
 int atomic_file_read(const char *path, size_t max_len, char **data, size_t *len);
 
+/*
+ * Remove the temp files ("<name>.tmp.XXXXXX") that atomic_file_write() left in dir when
+ * its process died between creating and renaming them. A temp file a live writer (any
+ * process) still holds is kept: writers flock() it until the rename. Safe to call at
+ * any time. Returns how many were removed, 0 for a missing dir, or -errno.
+ */
+int atomic_file_clean_dir(const char *dir);
+
 /* mkdir -p with mode for missing components. Returns 0 or -errno. */
 int atomic_file_mkdirs(const char *path, mode_t mode);
 

@@ -21,7 +21,12 @@
 #include <unistd.h>
 
 #include <nfsc/libnfs.h>
+/* after libnfs.h (rpc_cb, EXTERN), so in a block of their own */
+#include <nfsc/libnfs-raw.h>
+/* after libnfs-raw.h */
+#include <nfsc/libnfs-raw-nfs.h>
 
+#include "log.h"
 #include "nfs_backend.h"
 
 /* NFSv3 ftype3 values (libnfs-raw-nfs.h), mapped without including the raw header. */
@@ -31,6 +36,25 @@ struct nfsb_file {
 	struct nfsfh *fh;	       /* NULL once orphaned by nfsb_close() */
 	struct nfsb *owner;	       /* NULL once orphaned */
 	struct nfsb_file *next, *prev; /* owner's list of open files */
+	bool sync;		       /* opened O_SYNC: FILE_SYNC writes */
+	/* write verifiers of nfsb_file_pwrite() since the last nfsb_file_fsync() */
+	bool wrote, verf_mixed;
+	uint64_t verf;
+};
+
+/*
+ * One raw RPC (WRITE, COMMIT) waited for with our own deadline. On the heap: when we give
+ * up on it, it stays on nb->abandoned until nfs_destroy_context() has run its callback.
+ */
+struct raw_call {
+	struct raw_call *next;
+	bool done;
+	int status;  /* RPC_STATUS_* */
+	int nfsstat; /* NFS3 status of the reply (status == RPC_STATUS_SUCCESS) */
+	uint32_t count;
+	int committed; /* stable_how of a WRITE reply */
+	uint64_t verf;
+	char rpcerr[128];
 };
 
 struct mount_wait {
@@ -47,11 +71,14 @@ struct nfsb {
 	struct mount_wait mw;
 	struct nfsb_target target;
 	bool broken;
-	bool poisoned;			   /* requests left pending: never destroy (see nb_ret) */
-	struct nfsb *next_poisoned;	   /* poisoned list, keeps them reachable */
-	struct nfsb_file *files;	   /* open files, closed by nfsb_close() */
-	char errbuf[NFSB_SERVER_MAX + 64]; /* our own messages (e.g. connect timeout) */
+	bool poisoned;			    /* requests left pending: never destroy (see nb_ret) */
+	struct nfsb *next_poisoned;	    /* poisoned list, keeps them reachable */
+	struct nfsb_file *files;	    /* open files, closed by nfsb_close() */
+	struct raw_call *abandoned;	    /* raw calls given up on, freed by nfsb_close() */
+	char errbuf[NFSB_SERVER_MAX + 384]; /* our own messages (e.g. connect timeout) */
 };
+
+#define NB_CONNECT_TRIES 4 /* connects reset at once: tried on this many fresh sockets */
 
 static atomic_uint tmp_counter;
 static pthread_mutex_t poisoned_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -179,6 +206,48 @@ static int mount_with_deadline(struct nfs_context *nfs, const char *server, cons
 	return w->status;
 }
 
+/*
+ * A connect failure in words an operator can act on (libnfs's own text, e.g. "Socket failed
+ * with POLLHUP", goes to the debug log).
+ */
+static void connect_error(const struct nfsb_target *t, int ret, const char *why, char *err,
+			  size_t errlen)
+{
+	char eb[128];
+
+	if (why == NULL)
+		why = "";
+	if (ret == -ETIMEDOUT || strstr(why, "timed out") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: no answer from %s within NFS_TIMEOUT=%u s: is the "
+		     "server up, and reachable from this node (address, routes, firewall)?",
+		     t->server, t->export, t->server, t->timeout_s);
+	else if (strstr(why, "POLLHUP") != NULL || strstr(why, "refused") != NULL ||
+		 strstr(why, "POLLERR") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: connection refused by %s:%u: is the NFS server "
+		     "running (and NFS_PORT/NFS_MOUNT_PORT right)?",
+		     t->server, t->export, t->server, t->nfs_port ? t->nfs_port : 2049);
+	else if (strstr(why, "resolv") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: cannot resolve the name %s: check "
+		     "NFS_SERVER and this node's DNS",
+		     t->server, t->export, t->server);
+	else if (ret == -EACCES || strstr(why, "ACCES") != NULL || strstr(why, "ermission") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: the server refused to export %s to this node: "
+		     "check the export's path and client list on the server",
+		     t->server, t->export, t->export);
+	else if (strstr(why, "NOENT") != NULL)
+		errf(err, errlen,
+		     "NFS server %s export %s: the server has no export %s: check "
+		     "NFS_EXPORT",
+		     t->server, t->export, t->export);
+	else
+		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
+		     t->export, why[0] ? why : "?", errtext(ret, eb, sizeof(eb)));
+}
+
 int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out, char *err,
 		 size_t errlen)
 {
@@ -186,8 +255,9 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 	struct nfs_url *u = NULL;
 	struct nfsb *nb = NULL;
 	const char *why = NULL;
+	int64_t deadline, t0;
 	char eb[128];
-	int ret;
+	int ret, attempt;
 
 	*out = NULL;
 	ret = nfsb_version_supported(t->version, err, errlen);
@@ -207,33 +277,61 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 	snprintf(url + strlen(url), sizeof(url) - strlen(url), "%s",
 		 "&autoreconnect=0&tcp-syncnt=1&dircache=0");
 
-	nb = calloc(1, sizeof(*nb));
-	if (nb == NULL)
-		return -ENOMEM;
-	nb->target = *t;
-	nb->nfs = nfs_init_context();
-	if (nb->nfs == NULL) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	u = nfs_parse_url_dir(nb->nfs, url);
-	if (u == NULL) {
-		errf(err, errlen, "NFS server %s export %s: bad URL %s: %s", t->server, t->export,
-		     url, nfs_get_error(nb->nfs));
-		ret = -EINVAL;
-		goto out_free;
-	}
-	nfs_set_timeout(nb->nfs, (int)(t->timeout_s ? t->timeout_s : 1) * 1000);
-	nfs_set_uid(nb->nfs, uid >= 0 ? uid : (int)getuid());
-	nfs_set_gid(nb->nfs, gid >= 0 ? gid : (int)getgid());
-	/* FUSE and our callers pass final modes: never apply a second umask */
-	nfs_umask(nb->nfs, 0);
-	ret = mount_with_deadline(nb->nfs, u->server, u->path,
-				  (int)(t->timeout_s ? t->timeout_s : 1) * 1000, &nb->mw, &why);
-	if (ret < 0) {
-		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
-		     t->export, why ? why : "?", errtext(ret, eb, sizeof(eb)));
-		goto out_free;
+	deadline = now_ms() + (int64_t)(t->timeout_s ? t->timeout_s : 1) * 1000;
+	for (attempt = 1;; attempt++) {
+		nb = calloc(1, sizeof(*nb));
+		if (nb == NULL)
+			return -ENOMEM;
+		nb->target = *t;
+		nb->nfs = nfs_init_context();
+		if (nb->nfs == NULL) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		u = nfs_parse_url_dir(nb->nfs, url);
+		if (u == NULL) {
+			errf(err, errlen, "NFS server %s export %s: bad URL %s: %s", t->server,
+			     t->export, url, nfs_get_error(nb->nfs));
+			ret = -EINVAL;
+			goto out_free;
+		}
+		nfs_set_timeout(nb->nfs, (int)(t->timeout_s ? t->timeout_s : 1) * 1000);
+		nfs_set_uid(nb->nfs, uid >= 0 ? uid : (int)getuid());
+		nfs_set_gid(nb->nfs, gid >= 0 ? gid : (int)getgid());
+		/* FUSE and our callers pass final modes: never apply a second umask */
+		nfs_umask(nb->nfs, 0);
+		t0 = now_ms();
+		ret = mount_with_deadline(nb->nfs, u->server, u->path, (int)(deadline - t0),
+					  &nb->mw, &why);
+		if (ret == 0)
+			break;
+		/*
+		 * A connection reset at once (libnfs: "Socket failed with POLLHUP"): libnfs binds
+		 * a reserved source port counted from the uptime in seconds, so a restarted
+		 * process reuses the ports of the previous one, whose connections the server may
+		 * still hold (or be closing) and answers the SYN with a reset. A fresh context
+		 * gets the next port: retry at once, a few times, within the timeout. A server
+		 * that refuses every connection still fails in a few ms.
+		 */
+		if (ret != -EIO || attempt >= NB_CONNECT_TRIES || now_ms() - t0 > 1000 ||
+		    now_ms() >= deadline) {
+			log_debug(
+				"NFS server %s export %s: connect/MOUNT failed after %d tries: %s "
+				"(%s)",
+				t->server, t->export, attempt, why ? why : "?",
+				errtext(ret, eb, sizeof(eb)));
+			connect_error(t, ret, why, err, errlen);
+			goto out_free;
+		}
+		log_info("NFS server %s export %s: connection reset at once (%s): retrying on a "
+			 "fresh socket (try %d of %d)",
+			 t->server, t->export, why ? why : "?", attempt + 1, NB_CONNECT_TRIES);
+		nfs_destroy_url(u);
+		u = NULL;
+		nfs_destroy_context(nb->nfs);
+		free(nb);
+		nb = NULL;
+		why = NULL;
 	}
 	nfs_destroy_url(u);
 	*out = nb;
@@ -257,14 +355,24 @@ void nfsb_close(struct nfsb *nb)
 		return;
 	/* Orphan the open files: their wrappers stay with their owners (see the header). */
 	for (f = nb->files; f != NULL; f = f->next) {
-		/* NFSv3 close only frees the handle: fine on a poisoned context too */
+		/*
+		 * Only frees the handle: libnfs 4.0's nfs_close() sends a COMMIT (and waits the
+		 * whole timeout on a dead server) for a handle written with nfs_pwrite(), but
+		 * we never write through its file API (see raw_write), so none is dirty.
+		 */
 		if (f->fh != NULL)
 			nfs_close(nb->nfs, f->fh);
 		f->fh = NULL;
 		f->owner = NULL;
 	}
 	if (!nb->poisoned) {
-		nfs_destroy_context(nb->nfs);
+		struct raw_call *c, *next;
+
+		nfs_destroy_context(nb->nfs); /* runs abandoned calls' callbacks (CANCEL) */
+		for (c = nb->abandoned; c != NULL; c = next) {
+			next = c->next;
+			free(c);
+		}
 		free(nb);
 		return;
 	}
@@ -323,8 +431,9 @@ static int nb_ret(struct nfsb *nb, int rc)
 	switch (rc) {
 	case -EINTR:
 		nb->broken = true;
-		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: no answer within %u s",
-			 nb->target.server, nb->target.timeout_s);
+		snprintf(nb->errbuf, sizeof(nb->errbuf),
+			 "NFS server %s: no answer within NFS_TIMEOUT=%u s", nb->target.server,
+			 nb->target.timeout_s);
 		return -ETIMEDOUT;
 	case -EIO:
 	case -EFAULT:
@@ -527,6 +636,242 @@ int nfsb_mknod(struct nfsb *nb, const char *path, mode_t mode, dev_t rdev)
 	return nb_ret(nb, nfs_mknod(nb->nfs, path, (int)mode, (int)rdev));
 }
 
+/* ---- raw WRITE and COMMIT (libnfs's RPC layer: it gives us the write verifiers) ---- */
+
+/*
+ * libnfs 4.0's file handle as nfs_get_fh() returns it (struct nfs_fh in its private header
+ * lib/libnfs-private.h; the public one leaves it opaque).
+ */
+struct nb_fh {
+	int len;
+	char *val;
+};
+
+static void raw_cb_common(struct raw_call *c, int status, void *data)
+{
+	c->status = status;
+	if (status == RPC_STATUS_ERROR && data != NULL)
+		snprintf(c->rpcerr, sizeof(c->rpcerr), "%s", (const char *)data);
+	c->done = true;
+}
+
+static void raw_write_cb(struct rpc_context *rpc, int status, void *data, void *private_data)
+{
+	struct raw_call *c = private_data;
+	WRITE3res *res = data;
+
+	(void)rpc;
+	if (status == RPC_STATUS_SUCCESS) {
+		c->nfsstat = (int)res->status;
+		if (res->status == NFS3_OK) {
+			c->count = res->WRITE3res_u.resok.count;
+			c->committed = (int)res->WRITE3res_u.resok.committed;
+			memcpy(&c->verf, res->WRITE3res_u.resok.verf, sizeof(c->verf));
+		}
+	}
+	raw_cb_common(c, status, data);
+}
+
+static void raw_commit_cb(struct rpc_context *rpc, int status, void *data, void *private_data)
+{
+	struct raw_call *c = private_data;
+	COMMIT3res *res = data;
+
+	(void)rpc;
+	if (status == RPC_STATUS_SUCCESS) {
+		c->nfsstat = (int)res->status;
+		if (res->status == NFS3_OK)
+			memcpy(&c->verf, res->COMMIT3res_u.resok.verf, sizeof(c->verf));
+	}
+	raw_cb_common(c, status, data);
+}
+
+/* A transport failure: the connection is dead for good (see the header). */
+static int raw_broken(struct nfsb *nb, int ret, const char *op, const char *why)
+{
+	nb->broken = true;
+	if (ret == -ETIMEDOUT)
+		snprintf(nb->errbuf, sizeof(nb->errbuf),
+			 "NFS server %s: no answer to %s within NFS_TIMEOUT=%u s",
+			 nb->target.server, op, nb->target.timeout_s);
+	else
+		snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: %s failed: %s",
+			 nb->target.server, op, why && *why ? why : "connection lost");
+	return ret;
+}
+
+/*
+ * Wait for c with a deadline of the target's timeout. 0: c succeeded, the caller reads and
+ * frees it. -errno (NFS status or transport error): c is consumed, freed or, when libnfs
+ * still holds it, kept on nb->abandoned.
+ */
+static int raw_wait(struct nfsb *nb, struct raw_call *c, const char *op)
+{
+	int64_t deadline =
+		now_ms() + (int64_t)(nb->target.timeout_s ? nb->target.timeout_s : 1) * 1000;
+	char why[sizeof(c->rpcerr)];
+	int ret = 0;
+
+	while (!c->done) {
+		struct pollfd pfd = {.fd = nfs_get_fd(nb->nfs), .events = 0};
+		int64_t left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		pfd.events = (short)nfs_which_events(nb->nfs);
+		rc = poll(&pfd, pfd.fd >= 0 ? 1 : 0, left > 100 ? 100 : (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0 || nfs_service(nb->nfs, rc > 0 ? pfd.revents : 0) < 0) {
+			snprintf(why, sizeof(why), "%s",
+				 rc < 0 ? "poll failed" : nfs_get_error(nb->nfs));
+			ret = -EIO;
+			break;
+		}
+	}
+	if (ret < 0 && !c->done) {
+		/* libnfs still holds c: its callback runs in nfs_destroy_context() at the latest */
+		c->next = nb->abandoned;
+		nb->abandoned = c;
+		return raw_broken(nb, ret, op, why);
+	}
+	if (ret < 0) {
+		free(c);
+		return raw_broken(nb, ret, op, why);
+	}
+	switch (c->status) {
+	case RPC_STATUS_SUCCESS:
+		if (c->nfsstat != NFS3_OK) {
+			ret = nfsstat3_to_errno(c->nfsstat);
+			snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: %s: %s",
+				 nb->target.server, op, nfsstat3_to_str(c->nfsstat));
+			if (ret >= 0)
+				ret = -EIO;
+			free(c);
+		}
+		return ret; /* on success the caller reads c's fields and frees it */
+	case RPC_STATUS_TIMEOUT:
+		free(c);
+		return raw_broken(nb, -ETIMEDOUT, op, NULL);
+	default:
+		snprintf(why, sizeof(why), "%s", c->rpcerr);
+		free(c);
+		return raw_broken(nb, -EIO, op, why);
+	}
+}
+
+/*
+ * WRITE size bytes at off in chunks of the server's wtmax. *verf: the write verifier of
+ * the replies; *mixed: the chunks got different verifiers (the server restarted between
+ * them); *stable: the server committed every chunk (FILE_SYNC).
+ */
+static ssize_t raw_write(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
+			 off_t off, uint64_t *verf, bool *mixed, bool *stable)
+{
+	const struct nb_fh *fh = (const struct nb_fh *)nfs_get_fh(f->fh);
+	uint64_t max = nfs_get_writemax(nb->nfs);
+	size_t done = 0;
+
+	if (max == 0 || max > 1024 * 1024)
+		max = 1024 * 1024;
+	*mixed = false;
+	*stable = true;
+	*verf = 0;
+	nb->errbuf[0] = '\0';
+	while (done < size) {
+		struct raw_call *c = calloc(1, sizeof(*c));
+		WRITE3args a;
+		int ret;
+
+		if (c == NULL)
+			return -ENOMEM;
+		memset(&a, 0, sizeof(a));
+		a.file.data.data_len = (u_int)fh->len;
+		a.file.data.data_val = fh->val;
+		a.offset = (uint64_t)off + done;
+		a.count = (count3)(size - done < max ? size - done : max);
+		a.stable = f->sync ? FILE_SYNC : UNSTABLE;
+		a.data.data_len = a.count;
+		a.data.data_val = (char *)buf + done;
+		if (rpc_nfs3_write_async(nfs_get_rpc_context(nb->nfs), raw_write_cb, &a, c) != 0) {
+			free(c);
+			return raw_broken(nb, -EIO, "WRITE", nfs_get_error(nb->nfs));
+		}
+		ret = raw_wait(nb, c, "WRITE");
+		if (ret < 0)
+			return ret; /* c consumed */
+		if (c->count == 0 || c->count > a.count) {
+			free(c);
+			snprintf(nb->errbuf, sizeof(nb->errbuf),
+				 "NFS server %s: WRITE made no progress", nb->target.server);
+			return -EIO;
+		}
+		if (done == 0)
+			*verf = c->verf;
+		else if (c->verf != *verf)
+			*mixed = true;
+		if (c->committed != FILE_SYNC)
+			*stable = false;
+		done += c->count;
+		free(c);
+	}
+	return (ssize_t)done;
+}
+
+int nfsb_file_commit(struct nfsb *nb, struct nfsb_file *f, uint64_t *verf)
+{
+	const struct nb_fh *fh;
+	struct raw_call *c;
+	COMMIT3args a;
+	int ret;
+
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	nb->errbuf[0] = '\0';
+	fh = (const struct nb_fh *)nfs_get_fh(f->fh);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	memset(&a, 0, sizeof(a));
+	a.file.data.data_len = (u_int)fh->len;
+	a.file.data.data_val = fh->val;
+	a.offset = 0;
+	a.count = 0; /* the whole file */
+	if (rpc_nfs3_commit_async(nfs_get_rpc_context(nb->nfs), raw_commit_cb, &a, c) != 0) {
+		free(c);
+		return raw_broken(nb, -EIO, "COMMIT", nfs_get_error(nb->nfs));
+	}
+	ret = raw_wait(nb, c, "COMMIT");
+	if (ret < 0)
+		return ret; /* c consumed */
+	*verf = c->verf;
+	free(c);
+	return 0;
+}
+
+ssize_t nfsb_file_pwrite_verf(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
+			      off_t off, uint64_t *verf, bool *stable)
+{
+	int i;
+
+	if (f->fh == NULL || f->owner != nb)
+		return -EBADF;
+	for (i = 0; i < 3; i++) {
+		bool mixed;
+		ssize_t n = raw_write(nb, f, buf, size, off, verf, &mixed, stable);
+
+		/* the server restarted between two chunks: write it all again under one verifier */
+		if (n < 0 || !mixed)
+			return n;
+	}
+	snprintf(nb->errbuf, sizeof(nb->errbuf), "NFS server %s: write verifier keeps changing",
+		 nb->target.server);
+	return -EIO;
+}
+
 int nfsb_file_open(struct nfsb *nb, const char *path, int flags, mode_t mode,
 		   struct nfsb_file **out)
 {
@@ -551,6 +896,7 @@ int nfsb_file_open(struct nfsb *nb, const char *path, int flags, mode_t mode,
 	}
 	f->fh = fh;
 	f->owner = nb;
+	f->sync = (flags & O_SYNC) == O_SYNC;
 	f->next = nb->files;
 	if (nb->files != NULL)
 		nb->files->prev = f;
@@ -591,16 +937,39 @@ ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t 
 ssize_t nfsb_file_pwrite(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
 			 off_t off)
 {
-	if (f->fh == NULL || f->owner != nb)
-		return -EBADF;
-	return nb_ret(nb, nfs_pwrite(nb->nfs, f->fh, (uint64_t)off, size, (void *)buf));
+	uint64_t verf;
+	bool stable;
+	ssize_t n = nfsb_file_pwrite_verf(nb, f, buf, size, off, &verf, &stable);
+
+	if (n > 0 && !stable) {
+		if (!f->wrote)
+			f->verf = verf;
+		else if (verf != f->verf)
+			f->verf_mixed = true;
+		f->wrote = true;
+	}
+	return n;
 }
 
 int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f)
 {
-	if (f->fh == NULL || f->owner != nb)
-		return -EBADF;
-	return nb_ret(nb, nfs_fsync(nb->nfs, f->fh));
+	uint64_t verf;
+	bool lost;
+	int ret = nfsb_file_commit(nb, f, &verf);
+
+	if (ret < 0)
+		return ret;
+	lost = f->wrote && (f->verf_mixed || verf != f->verf);
+	f->wrote = false;
+	f->verf_mixed = false;
+	if (lost) {
+		snprintf(nb->errbuf, sizeof(nb->errbuf),
+			 "NFS server %s restarted before the data written was committed (write "
+			 "verifier changed): it may be lost, write it again",
+			 nb->target.server);
+		return -EIO;
+	}
+	return 0;
 }
 
 int nfsb_file_truncate(struct nfsb *nb, struct nfsb_file *f, off_t size)
@@ -824,7 +1193,7 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
 	struct nfsb_file *f = NULL;
 	size_t done = 0;
 	uint64_t rnd;
-	int ret, n;
+	int ret, n, attempt;
 
 	ret = check_path(nb, path, err, errlen);
 	if (ret < 0)
@@ -847,20 +1216,25 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
 	ret = nfsb_file_open(nb, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode, &f);
 	if (ret < 0)
 		return fail(nb, ret, "create", tmp, err, errlen);
-	while (done < len) {
-		ssize_t w =
-			nfsb_file_pwrite(nb, f, (const char *)buf + done, len - done, (off_t)done);
+	/* a changed write verifier (server restart before COMMIT): we hold the data, resend */
+	for (attempt = 0;; attempt++) {
+		for (done = 0; done < len;) {
+			ssize_t w = nfsb_file_pwrite(nb, f, (const char *)buf + done, len - done,
+						     (off_t)done);
 
-		if (w <= 0) {
-			ret = fail(nb, w < 0 ? (int)w : -EIO, "write", tmp, err, errlen);
+			if (w <= 0) {
+				ret = fail(nb, w < 0 ? (int)w : -EIO, "write", tmp, err, errlen);
+				goto out_unlink;
+			}
+			done += (size_t)w;
+		}
+		ret = nfsb_file_fsync(nb, f);
+		if (ret == 0)
+			break;
+		if (ret != -EIO || nb->broken || attempt >= 2) {
+			fail(nb, ret, "fsync", tmp, err, errlen);
 			goto out_unlink;
 		}
-		done += (size_t)w;
-	}
-	ret = nfsb_file_fsync(nb, f);
-	if (ret < 0) {
-		fail(nb, ret, "fsync", tmp, err, errlen);
-		goto out_unlink;
 	}
 	nfsb_file_close(nb, f);
 	f = NULL;

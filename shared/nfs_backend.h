@@ -170,15 +170,34 @@ int nfsb_mknod(struct nfsb *nb, const char *path, mode_t mode, dev_t rdev);
  */
 int nfsb_file_open(struct nfsb *nb, const char *path, int flags, mode_t mode,
 		   struct nfsb_file **out);
-/* Free the handle (NFSv3 has no CLOSE: no network traffic). NULL-safe; nb is the connection
+/* Free the handle (NFSv3 has no CLOSE, and no COMMIT is sent: no network traffic, never
+ * waits; uncommitted data stays unstable). NULL-safe; nb is the connection
  * the file was opened on, or anything (even NULL) for an orphan (see nfsb_close). */
 void nfsb_file_close(struct nfsb *nb, struct nfsb_file *f);
-/* pread/pwrite of any size (libnfs cuts at the server's rtmax/wtmax, 1 MiB on ganesha).
- * Return bytes done or -errno. */
+/* pread/pwrite of any size (cut at the server's rtmax/wtmax, 1 MiB on ganesha).
+ * Return bytes done or -errno. Writes are UNSTABLE (FILE_SYNC for a file opened O_SYNC). */
 ssize_t nfsb_file_pread(struct nfsb *nb, struct nfsb_file *f, void *buf, size_t size, off_t off);
 ssize_t nfsb_file_pwrite(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
 			 off_t off);
-int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f); /* COMMIT */
+/*
+ * COMMIT, checked: 0 only if the server's write verifier is the one of every
+ * nfsb_file_pwrite() on f since the last nfsb_file_fsync(); -EIO if it changed (the server
+ * restarted and may have lost that data: write it again).
+ */
+int nfsb_file_fsync(struct nfsb *nb, struct nfsb_file *f);
+
+/*
+ * For callers that keep uncommitted data themselves to resend it (RFC 1813 WRITE/COMMIT):
+ * pwrite returning the write verifier of the reply (*verf; one value even across chunks,
+ * the write is redone if the server restarts in between) and *stable = true when the
+ * server already committed it (FILE_SYNC); commit returning the COMMIT's verifier. Data is
+ * durable once a COMMIT's verifier equals the verifier of its WRITE. Neither waits longer
+ * than the target's timeout; nothing on f is remembered (nfsb_file_fsync's check ignores
+ * these writes).
+ */
+ssize_t nfsb_file_pwrite_verf(struct nfsb *nb, struct nfsb_file *f, const void *buf, size_t size,
+			      off_t off, uint64_t *verf, bool *stable);
+int nfsb_file_commit(struct nfsb *nb, struct nfsb_file *f, uint64_t *verf);
 int nfsb_file_truncate(struct nfsb *nb, struct nfsb_file *f, off_t size);
 int nfsb_file_getattr(struct nfsb *nb, struct nfsb_file *f, struct stat *st);
 

@@ -48,6 +48,8 @@
 #define VOLFS_RETRY_WINDOW_MS 1000		/* failures faster than this were dead sockets */
 #define VOLFS_WAKEUP_NAME "/.volfs-stop-wakeup" /* see volfs_unmount */
 #define VOLFS_HOLDOFF_MS 1000 /* after a transport error, fail at once this long */
+/* uncommitted bytes held per open file; a write past this commits (see struct volfs_file) */
+#define VOLFS_UNSTABLE_MAX (32 * 1024 * 1024)
 
 struct volfs_conn {
 	struct nfsb *nb;  /* NULL: not connected (yet, or since an error) */
@@ -81,13 +83,35 @@ struct volfs {
 	dev_t dev;	      /* of the mounted file system, for the fusectl abort */
 };
 
-/* Per-open state, in fi->fh. fh[i]/gen[i] are only touched while holding conns[i]. */
+/* One WRITE the server has not committed yet: its bytes, to send again if it restarts. */
+struct volfs_pending {
+	struct volfs_pending *next;
+	off_t off;
+	size_t len;
+	char data[];
+};
+
+/*
+ * Per-open state, in fi->fh. fh[i]/gen[i] are only touched while holding conns[i].
+ * Durability (RFC 1813 WRITE/COMMIT): every UNSTABLE write is kept here with the server's
+ * write verifier until a COMMIT answers with that same verifier. A different verifier
+ * means the server restarted and may have dropped the data: it is written again and
+ * committed again. fsync and close (flush) commit; a write commits once more than
+ * VOLFS_UNSTABLE_MAX bytes are held.
+ */
 struct volfs_file {
 	struct volfs_file *next, *prev; /* v->files, under v->lock */
 	int flags;
 	atomic_int last; /* connection used last, -1 = none */
 	struct nfsb_file *fh[VOLFS_POOL_MAX];
 	unsigned int gen[VOLFS_POOL_MAX];
+
+	pthread_mutex_t wlock; /* writes, commits and everything below */
+	struct volfs_pending *pending, **pending_tail;
+	size_t pending_bytes;
+	uint64_t verf;	 /* write verifier of the pending writes */
+	bool verf_set;	 /* verf holds the first one's */
+	bool verf_mixed; /* they differ: the server restarted in between */
 };
 
 static int64_t now_ms(void)
@@ -161,6 +185,7 @@ static int conn_get(struct volfs *v, int prefer, bool retry)
 	struct fuse_context *ctx;
 	char err[512];
 	bool probing = false;
+	int64_t t_start;
 	uid_t uid;
 	gid_t gid;
 	int idx, ret;
@@ -176,10 +201,19 @@ static int conn_get(struct volfs *v, int prefer, bool retry)
 		pthread_mutex_unlock(&v->lock);
 		return -EIO;
 	}
+	t_start = now_ms();
 	while ((idx = pick_conn(v, prefer)) < 0) {
 		if (pthread_cond_timedwait(&v->cond, &v->lock, &deadline) == ETIMEDOUT) {
 			pthread_mutex_unlock(&v->lock);
 			return -ETIMEDOUT;
+		}
+		/*
+		 * A call on another connection hit a transport error while we waited: fail now
+		 * rather than start a connect that could add another timeout to our wait.
+		 */
+		if (v->down && v->down_ms >= t_start) {
+			pthread_mutex_unlock(&v->lock);
+			return -EIO;
 		}
 	}
 	if (v->conns[idx].nb == NULL) {
@@ -344,27 +378,182 @@ static long file_pread(struct volfs *v, struct volfs_file *vf, int ci, struct nf
 	return (long)nfsb_file_pread(nb, f, buf, size, off);
 }
 
+/*
+ * Take vf->wlock for a call that started at t0. False (not locked) if a transport error
+ * happened while we waited: the holder timed out, and we would only add our own timeout.
+ */
+static bool wlock_take(struct volfs *v, struct volfs_file *vf, int64_t t0)
+{
+	bool down;
+
+	pthread_mutex_lock(&vf->wlock);
+	pthread_mutex_lock(&v->lock);
+	down = v->down && v->down_ms >= t0;
+	pthread_mutex_unlock(&v->lock);
+	if (down) {
+		pthread_mutex_unlock(&vf->wlock);
+		return false;
+	}
+	return true;
+}
+
+/* Drop the pending writes (committed, or given up). Under vf->wlock. */
+static void pending_drop(struct volfs_file *vf)
+{
+	struct volfs_pending *p, *next;
+
+	for (p = vf->pending; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
+	vf->pending = NULL;
+	vf->pending_tail = &vf->pending;
+	vf->pending_bytes = 0;
+	vf->verf_set = false;
+	vf->verf_mixed = false;
+}
+
+static void verf_note(struct volfs_file *vf, uint64_t verf)
+{
+	if (!vf->verf_set) {
+		vf->verf = verf;
+		vf->verf_set = true;
+	} else if (verf != vf->verf) {
+		vf->verf_mixed = true;
+	}
+}
+
+/*
+ * COMMIT f and check the verifier against every pending write; on a mismatch write them
+ * all again (in their order) and commit again. Under vf->wlock. 0 once the server holds
+ * everything on stable storage; -EIO if its verifier keeps changing; transport errors as
+ * they come (the writes stay pending for the next try).
+ */
+static int file_commit(struct volfs *v, struct volfs_file *vf, struct nfsb *nb, struct nfsb_file *f,
+		       const char *full)
+{
+	struct volfs_pending *p;
+	uint64_t cverf, wverf;
+	bool stable;
+	int round, ret;
+
+	for (round = 0;; round++) {
+		ret = nfsb_file_commit(nb, f, &cverf);
+		if (ret < 0)
+			return ret;
+		if (vf->pending == NULL || (!vf->verf_mixed && vf->verf == cverf)) {
+			pending_drop(vf);
+			return 0;
+		}
+		if (round >= 2) {
+			log_warnx("volume %s: %s: NFS server %s keeps changing its write verifier; "
+				  "%zu bytes written are not confirmed durable (EIO)",
+				  v->mountpoint, full, v->target.server, vf->pending_bytes);
+			return -EIO;
+		}
+		log_warnx("volume %s: %s: NFS server %s restarted before %zu bytes written were "
+			  "committed (write verifier changed): writing them again",
+			  v->mountpoint, full, v->target.server, vf->pending_bytes);
+		vf->verf_set = false;
+		vf->verf_mixed = false;
+		for (p = vf->pending; p != NULL; p = p->next) {
+			ssize_t n = nfsb_file_pwrite_verf(nb, f, p->data, p->len, p->off, &wverf,
+							  &stable);
+
+			if (n < 0)
+				return (int)n;
+			verf_note(vf, wverf);
+		}
+	}
+}
+
 static long file_pwrite(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
 			const char *full, const char *buf, size_t size, off_t off)
 {
+	int64_t t0 = now_ms();
+	struct volfs_pending *p;
 	struct nfsb_file *f;
+	uint64_t verf;
+	bool stable;
+	ssize_t n;
 	int ret = file_on(v, vf, ci, nb, full, &f);
 
 	if (ret < 0)
 		return ret;
 	atomic_store(&vf->last, ci);
-	return (long)nfsb_file_pwrite(nb, f, buf, size, off);
+	if (!wlock_take(v, vf, t0))
+		return -EIO;
+	if (vf->flags & O_APPEND) {
+		/*
+		 * O_APPEND: the end of the file as the server has it now (other nodes append
+		 * too), not the kernel's cached size. Still a race between this GETATTR and the
+		 * WRITE (NFSv3 has no atomic append): see the README.
+		 */
+		struct stat st;
+
+		ret = nfsb_file_getattr(nb, f, &st);
+		if (ret < 0) {
+			n = ret;
+			goto out;
+		}
+		off = st.st_size;
+	}
+	n = nfsb_file_pwrite_verf(nb, f, buf, size, off, &verf, &stable);
+	if (n <= 0 || stable)
+		goto out;
+	p = malloc(sizeof(*p) + (size_t)n);
+	if (p == NULL) {
+		/* cannot hold it: make it durable now instead */
+		ret = nfsb_file_commit(nb, f, &verf);
+		n = ret < 0 ? ret : n;
+		goto out;
+	}
+	p->next = NULL;
+	p->off = off;
+	p->len = (size_t)n;
+	memcpy(p->data, buf, (size_t)n);
+	*vf->pending_tail = p;
+	vf->pending_tail = &p->next;
+	vf->pending_bytes += (size_t)n;
+	verf_note(vf, verf);
+	if (vf->pending_bytes > VOLFS_UNSTABLE_MAX) {
+		/*
+		 * Bound what we hold. The write itself succeeded; if the COMMIT fails the data
+		 * stays pending and fsync/close will tell. Past 4x the bound, fail the write.
+		 */
+		ret = file_commit(v, vf, nb, f, full);
+		if (ret < 0 && vf->pending_bytes > 4 * (size_t)VOLFS_UNSTABLE_MAX)
+			n = ret;
+	}
+out:
+	pthread_mutex_unlock(&vf->wlock);
+	return (long)n;
 }
 
 static int file_fsync(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
 		      const char *full)
 {
+	int64_t t0 = now_ms();
 	struct nfsb_file *f;
 	int ret = file_on(v, vf, ci, nb, full, &f);
 
 	if (ret < 0)
 		return ret;
-	return nfsb_file_fsync(nb, f);
+	if (!wlock_take(v, vf, t0))
+		return -EIO;
+	ret = file_commit(v, vf, nb, f, full);
+	pthread_mutex_unlock(&vf->wlock);
+	return ret;
+}
+
+static bool file_has_pending(struct volfs_file *vf)
+{
+	bool ret;
+
+	pthread_mutex_lock(&vf->wlock);
+	ret = vf->pending != NULL;
+	pthread_mutex_unlock(&vf->wlock);
+	return ret;
 }
 
 static void file_link(struct volfs *v, struct volfs_file *vf)
@@ -414,6 +603,12 @@ static void file_free(struct volfs *v, struct volfs_file *vf)
 		pthread_cond_broadcast(&v->cond);
 		pthread_mutex_unlock(&v->lock);
 	}
+	if (vf->pending != NULL)
+		log_warnx("volume %s: a file closed with %zu bytes written but not committed "
+			  "(its close reported the error); the server may not have them",
+			  v->mountpoint, vf->pending_bytes);
+	pending_drop(vf);
+	pthread_mutex_destroy(&vf->wlock);
 	free(vf);
 }
 
@@ -565,9 +760,17 @@ static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct volfs *v = vol();
+	struct volfs_file *vf = vfile(fi);
 	FULL(full, path);
 
-	(void)fi;
+	/* held writes must never be resent over a later truncate: commit them first */
+	if (vf != NULL && file_has_pending(vf)) {
+		int ret =
+			(int)VOLFS_RUN(v, atomic_load(&vf->last), file_fsync(v, vf, ci_, nb, full));
+
+		if (ret < 0)
+			return ret;
+	}
 	return (int)VOLFS_RUN(v, -1, nfsb_truncate(nb, full, size));
 }
 
@@ -592,6 +795,8 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 		return -ENOMEM;
 	vf->flags = fi->flags;
 	atomic_store(&vf->last, -1);
+	pthread_mutex_init(&vf->wlock, NULL);
+	vf->pending_tail = &vf->pending;
 	ret = VOLFS_RUN(v, -1, ({
 				int r2_ = nfsb_file_open(nb, full,
 							 create ? (fi->flags | O_CREAT) : fi->flags,
@@ -603,6 +808,7 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 				r2_;
 			}));
 	if (ret < 0) {
+		pthread_mutex_destroy(&vf->wlock);
 		free(vf);
 		return (int)ret;
 	}
@@ -612,6 +818,10 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	fi->fh = (uint64_t)(uintptr_t)vf;
 	/* other nodes write the same files: never keep cached pages across opens */
 	fi->keep_cache = 0;
+	/* appends land where the server's size says (file_pwrite), not where the kernel's
+	 * cached size does: keep such a file out of the page cache */
+	if (fi->flags & O_APPEND)
+		fi->direct_io = 1;
 	return 0;
 }
 
@@ -652,13 +862,19 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
+	struct volfs *v = vol();
+	struct volfs_file *vf = vfile(fi);
+	FULL(full, path);
+
 	/*
-	 * Nothing to do: every WRITE reached the server before write() returned, so other
-	 * nodes see the data after close. Durability (COMMIT) is fsync's job, as with libnfs.
+	 * Every WRITE reached the server before write() returned. close() also makes them
+	 * durable (COMMIT, as the kernel's NFS client does), so that the writes held for a
+	 * server restart (struct volfs_file) can be checked and resent; a close after reads
+	 * only costs nothing.
 	 */
-	(void)path;
-	(void)fi;
-	return 0;
+	if (vf == NULL || !file_has_pending(vf))
+		return 0;
+	return (int)VOLFS_RUN(v, atomic_load(&vf->last), file_fsync(v, vf, ci_, nb, full));
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)

@@ -9,10 +9,15 @@
  * reach the server with the calling process's uid/gid, or with the volume's fixed uid/gid
  * (see struct volfs_opts). When the server dies or goes silent, every file operation fails
  * with EIO/ETIMEDOUT within the target's timeout instead of hanging (for 1 s after such an
- * error, at once); when it returns, the same mount works again (connections are re-made,
- * open files re-opened by path). Caches: attributes and entries 1 s, no negative entries,
- * page cache dropped on every open (other nodes write the same files). Data is sent to the
- * server before write() returns; fsync() makes it durable (COMMIT); close() does not.
+ * error, at once), whatever number of written files are open; when it returns, the same
+ * mount works again (connections are re-made, open files re-opened by path). Caches:
+ * attributes and entries 1 s, no negative entries, page cache dropped on every open (other
+ * nodes write the same files). Data is sent to the server before write() returns (UNSTABLE
+ * WRITE); fsync() and close() of a written file make it durable (COMMIT). Until then each
+ * open file keeps a copy of its writes and the server's write verifier, and writes them
+ * again if a COMMIT shows the server restarted; fsync()/close() return 0 only once the
+ * server holds every byte written through that file on stable storage. O_APPEND writes go
+ * to the server's current size (GETATTR first; no atomicity across nodes).
  *
  * Needs root (/dev/fuse is 0600 on the rig; allow_other is free for root).
  */

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "catalogue.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "state.h"
 
 void state_fini(struct state *st)
@@ -214,6 +216,11 @@ int state_load(const char *dir, const char *catalogue_dir, struct state *out, ch
 	int ret;
 
 	state_fini(out);
+	/* temp files of saves a crash (kill -9) interrupted; a live writer's are kept */
+	ret = atomic_file_clean_dir(dir);
+	if (ret > 0)
+		log_info("state: removed %d temporary files of saves interrupted by a crash in %s",
+			 ret, dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	ret = jsonutil_load(path, &j, why, sizeof(why));
 	if (ret == -ENOENT)

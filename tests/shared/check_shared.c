@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for shared/: CIDR math, settings parsing, JSON helpers, atomic files. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -328,6 +333,82 @@ START_TEST(test_atomic_files)
 }
 END_TEST
 
+static void touch_file(const char *dir, const char *name)
+{
+	char path[700];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "{\"half\":", 8), 8);
+	close(fd);
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+	char path[700];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &st) == 0;
+}
+
+/* atomic_file_clean_dir: crash leftovers go, live writers' files and other names stay */
+START_TEST(test_atomic_clean_dir)
+{
+	char *dir = tl_tmpdir("check_clean");
+	char path[700], *data = NULL;
+	size_t len = 0;
+	int held;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	ck_assert_int_eq(atomic_file_write(path, "{}", 2, 0600), 0);
+	touch_file(dir, "state.json.tmp.Ab12Cd"); /* a crash between write and rename */
+	touch_file(dir, "pool_10.0.0.0_8.json.tmp.x9Y8z7");
+	touch_file(dir, "notes.tmp");	   /* not our naming: kept */
+	touch_file(dir, "a.tmp.toolong7"); /* 7 chars: not mkostemp's */
+	touch_file(dir, ".tmp.abcdef");	   /* no name before .tmp. */
+	touch_file(dir, "b.tmp.ab-def");   /* '-' is not mkostemp's */
+	snprintf(path, sizeof(path), "%s/d.tmp.abcdef", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);	 /* not a regular file */
+	touch_file(dir, "live.json.tmp.QwErTy"); /* a writer still holds it (flock) */
+	snprintf(path, sizeof(path), "%s/live.json.tmp.QwErTy", dir);
+	held = open(path, O_RDONLY);
+	ck_assert_int_ge(held, 0);
+	ck_assert_int_eq(flock(held, LOCK_EX), 0);
+
+	ck_assert_int_eq(atomic_file_clean_dir(dir), 2);
+	ck_assert(!exists_in(dir, "state.json.tmp.Ab12Cd"));
+	ck_assert(!exists_in(dir, "pool_10.0.0.0_8.json.tmp.x9Y8z7"));
+	ck_assert(exists_in(dir, "state.json"));
+	ck_assert(exists_in(dir, "notes.tmp"));
+	ck_assert(exists_in(dir, "a.tmp.toolong7"));
+	ck_assert(exists_in(dir, ".tmp.abcdef"));
+	ck_assert(exists_in(dir, "b.tmp.ab-def"));
+	ck_assert(exists_in(dir, "d.tmp.abcdef"));
+	ck_assert(exists_in(dir, "live.json.tmp.QwErTy"));
+	/* the writer dies: its lock goes, the next clean removes the file */
+	close(held);
+	ck_assert_int_eq(atomic_file_clean_dir(dir), 1);
+	ck_assert(!exists_in(dir, "live.json.tmp.QwErTy"));
+	ck_assert_int_eq(atomic_file_clean_dir(dir), 0);
+	/* the state itself is intact and saves still work after a clean */
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	ck_assert_int_eq(atomic_file_read(path, 100, &data, &len), 0);
+	ck_assert_str_eq(data, "{}");
+	free(data);
+	ck_assert_int_eq(atomic_file_write(path, "{\"a\":1}", 7, 0600), 0);
+	ck_assert_int_eq(atomic_file_clean_dir(dir), 0);
+	/* a missing directory is nothing to clean */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	ck_assert_int_eq(atomic_file_clean_dir(path), 0);
+	tl_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *shared_suite(void)
 {
 	Suite *s = suite_create("shared");
@@ -345,6 +426,7 @@ static Suite *shared_suite(void)
 	tcase_add_loop_test(tc, test_escape_text, 0,
 			    sizeof(escape_cases) / sizeof(escape_cases[0]));
 	tcase_add_test(tc, test_escape_truncation);
+	tcase_add_test(tc, test_atomic_clean_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
