@@ -24,6 +24,11 @@
 #   dk_plugin_id NODE NAME:TAG      the plugin's 64-hex ID
 #   dk_plugin_log NODE NAME:TAG [N] the last N (40) stderr/stdout lines of the plugin
 #                                   (from dockerd.log, where dockerd copies them)
+#   dk_host_exec NODE CMD...        run CMD in NODE's "host": its dockerd's mount and
+#                                   network namespaces (what containers and plugins see)
+#   dk_resolved_stub NODE ADDR...   make NODE a systemd-resolved host: /etc/resolv.conf
+#                                   holds only the stub 127.0.0.53, the upstream servers
+#                                   ADDR... are in /run/systemd/resolve/resolv.conf
 #
 # NODE is a name ($DK_BASE/NAME, DK_BASE defaults to /tmp/dk-test) or an absolute dir.
 #
@@ -290,4 +295,46 @@ dk_plugin_install() {
 		return 1
 	fi
 	echo "$node: plugin $name enabled in $(($(tl_now_ms) - t0)) ms"
+}
+
+# dk_host_exec NODE CMD... : run CMD inside NODE's dockerd mount and network namespaces
+# (mounts made there are private to that daemon, its containers and plugins)
+dk_host_exec() {
+	local d pid
+	d=$(_dk_dir "$1")
+	shift
+	pid=$(cat "$d/dockerd.pid" 2>/dev/null) || {
+		echo "dk_host_exec: no $d/dockerd.pid" >&2
+		return 1
+	}
+	nsenter -t "$pid" --mount --net -- "$@"
+}
+
+# dk_resolved_stub NODE ADDR... : in NODE's dockerd mount namespace only, bind a file
+# holding just `nameserver 127.0.0.53` (the systemd-resolved stub) over /etc/resolv.conf
+# and put a tmpfs on /run/systemd whose resolve/resolv.conf names the upstream servers
+# ADDR... Do it before plugins are enabled: a plugin sees the mounts of its daemon's
+# namespace at enable time. (/run/systemd is created on the host if it is missing, like
+# /run/docker by dk_start; nothing is mounted there on the host.)
+dk_resolved_stub() {
+	local node=$1 d a
+	shift
+	d=$(_dk_dir "$node")
+	mkdir -p "$d/resolved"
+	printf '# systemd-resolved stub (test)\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n' \
+		>"$d/resolved/stub-resolv.conf"
+	{
+		echo "# upstream servers systemd-resolved uses (test)"
+		for a in "$@"; do echo "nameserver $a"; done
+		echo "search ."
+	} >"$d/resolved/resolv.conf"
+	mkdir -p /run/systemd
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	dk_host_exec "$node" sh -c '
+		set -e
+		mount --bind "$1/stub-resolv.conf" /etc/resolv.conf
+		mount -t tmpfs -o mode=0755 resolved-test /run/systemd
+		mkdir -p /run/systemd/resolve
+		cp "$1/resolv.conf" /run/systemd/resolve/resolv.conf
+		cp "$1/stub-resolv.conf" /run/systemd/resolve/stub-resolv.conf' sh "$d/resolved"
 }
