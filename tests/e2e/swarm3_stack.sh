@@ -76,8 +76,11 @@ grep -qx 10.0.0.0/24 "$DK_BASE/hostnets.n2" || tl_fail "rig: n2 lacks its 10.0.0
 grep -qx 10.0.1.0/24 "$DK_BASE/hostnets.n3" || tl_fail "rig: n3 lacks its route to 10.0.1.0/24"
 grep -qx 10.0.2.0/23 "$DK_BASE/hostnets.n3" || tl_fail "rig: n3 lacks its table-100 route to 10.0.2.0/23"
 
-step "install both plugins from the registry on every node (n3, n2, then the leader n1)"
-for n in n3 n2 n1; do
+# The leader first, as an operator starting on the manager would: its plugin starts
+# before the others have published anything, so its decisions must read the shared place
+# afresh (issue 7: the leader decided from a copy that held no peers).
+step "install both plugins from the registry on every node (the leader n1, n2, then n3)"
+for n in n1 n2 n3; do
 	mn_install "$n" ipam
 	mn_install "$n" vol
 done

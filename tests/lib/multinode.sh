@@ -234,9 +234,34 @@ mn_servers_up() {
 	MN_NFS_URL=nfs://$srv/export
 }
 
-# mn_nfs_outage on|off : drop (on) or let through again (off) every packet to the NFS
-# server (NFS, MOUNT, rpcbind ports; nftables in the server netns). The registry stays up.
-mn_nfs_outage() { ganesha_outage "$DK_BASE/nfs" drop "$1"; }
+# mn_nfs_block drop|reject : the NFS server becomes unreachable for every node: its NFS,
+# MOUNT and rpcbind ports drop (silent server) or reject with a TCP reset (what a client
+# sees as "Socket failed with POLLHUP") every packet, counted per node (mn_nfs_hits).
+# nftables in the server netns only; the registry stays reachable.
+mn_nfs_block() {
+	local verdict=drop n rules=""
+	[ "$1" = reject ] && verdict="reject with tcp reset"
+	for n in $(mn_nodes); do
+		rules+="		ip saddr $(mn_addr "$n") tcp dport { 2049, 20048, 111 } counter $verdict comment \"$n\"
+"
+	done
+	ns_exec "$(mn_ns srv)" nft -f - <<NFT
+table inet mn_nfs_block {
+	chain input {
+		type filter hook input priority -10; policy accept;
+$rules	}
+}
+NFT
+}
+
+# mn_nfs_unblock : the NFS server is reachable again
+mn_nfs_unblock() { ns_exec "$(mn_ns srv)" nft delete table inet mn_nfs_block 2>/dev/null || true; }
+
+# mn_nfs_hits NODE : packets from NODE that mn_nfs_block dropped or rejected so far
+mn_nfs_hits() {
+	ns_exec "$(mn_ns srv)" nft list table inet mn_nfs_block 2>/dev/null |
+		awk -v c="\"$1\"" '$0 ~ "comment " c {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'
+}
 
 # mn_push_plugins KIND... : create each plugin on n1 and push it to the registry
 mn_push_plugins() {
@@ -368,4 +393,92 @@ mn_check_clear() {
 		fi
 	done
 	tl_ok "network $net: subnet $(echo "$subs" | paste -sd' ' -) overlaps no node's interfaces or routes"
+}
+
+# mn_check_disjoint [LABEL] < LINES : each input line is "NAME SUBNET"; every two subnets
+# of different names must not overlap. tl_check_fail for each overlapping pair (the test
+# goes on); returns 1 if there was one. Redirect a file in (a pipe would run this in a
+# subshell and lose the failure record).
+mn_check_disjoint() {
+	local label=${1:-networks} names=() subs=() n s i j bad=0
+	while read -r n s; do
+		[ -n "$s" ] || continue
+		names+=("$n")
+		subs+=("$s")
+	done
+	for ((i = 0; i < ${#subs[@]}; i++)); do
+		for ((j = i + 1; j < ${#subs[@]}; j++)); do
+			[ "${names[i]}" != "${names[j]}" ] || continue
+			if cidr_overlaps "${subs[i]}" "${subs[j]}"; then
+				tl_check_fail "$label: ${names[i]} ${subs[i]} overlaps ${names[j]} ${subs[j]}"
+				bad=1
+			fi
+		done
+	done
+	[ "$bad" = 0 ] || return 1
+	tl_ok "$label: ${#subs[@]} subnets, no two overlap ($(for ((i = 0; i < ${#subs[@]}; i++)); do printf '%s=%s ' "${names[i]}" "${subs[i]}"; done))"
+}
+
+# _mn_refused_or_granted LEADER ID NETWORK : swarm decided on the network
+_mn_refused_or_granted() {
+	[ -n "$(mn_allocation_error "$1" "$2")" ] || [ -n "$(mn_subnets "$1" "$3")" ]
+}
+
+# mn_expect_refused LEADER NETWORK SUBNET [ARGS...] : `network create -d overlay
+# --ipam-driver $MN_IPAM --subnet SUBNET ARGS... NETWORK` on LEADER must be refused: swarm
+# allocates asynchronously, so wait up to 30 s for the "Failed allocation" line in the
+# leader's log. Prints the driver's message. The network is removed again either way.
+# Returns 1 (after tl_check_fail) when the subnet was granted instead.
+mn_expect_refused() {
+	local l=$1 net=$2 sub=$3 out id msg got
+	shift 3
+	if ! out=$(dk "$l" network create -d overlay --ipam-driver "$MN_IPAM" --subnet "$sub" "$@" "$net" 2>&1); then
+		echo "$out" # refused synchronously
+		return 0
+	fi
+	id=$(echo "$out" | tail -1)
+	wait_until -q 30 _mn_refused_or_granted "$l" "$id" "$net" || true
+	msg=$(mn_allocation_error "$l" "$id")
+	got=$(mn_subnets "$l" "$net")
+	dk "$l" network rm "$net" >/dev/null 2>&1 || true
+	if [ -n "$got" ] || [ -z "$msg" ]; then
+		tl_check_fail "--subnet $sub for a new network $net was ${got:+granted ($got)}${got:-neither granted nor refused within 30 s}, want a refusal"
+		return 1
+	fi
+	echo "$msg" | grep -o 'IpamDriver.RequestPool:[^"]*' | head -1 || echo "$msg"
+}
+
+# mn_service_addrs MANAGER SERVICE : the IPv4 addresses swarm gave SERVICE (its VIPs and
+# every task that should run), one per line, without prefix length
+mn_service_addrs() {
+	local m=$1 svc=$2 ids
+	ids=$(dk "$m" service ps -q -f desired-state=running "$svc")
+	{
+		# shellcheck disable=SC2086  # list of task IDs
+		[ -z "$ids" ] || dk "$m" inspect --type task \
+			-f '{{range .NetworksAttachments}}{{range .Addresses}}{{.}} {{end}}{{end}}' $ids
+		dk "$m" service inspect -f '{{range .Endpoint.VirtualIPs}}{{.Addr}} {{end}}' "$svc"
+	} | tr ' ' '\n' | grep '\.' | sed 's,/.*,,'
+}
+
+# mn_service_running MANAGER SERVICE N : N replicas of SERVICE run
+mn_service_running() {
+	[ "$(dk "$1" service ls --filter "name=$2" --format '{{.Name}} {{.Replicas}}' |
+		awk -v s="$2" '$1 == s {print $2}')" = "$3/$3" ]
+}
+
+# mn_check_unique_addrs MANAGER SERVICE... : no address is given twice among the tasks and
+# VIPs of the SERVICEs (tl_check_fail naming the duplicates); returns 1 if one was
+mn_check_unique_addrs() {
+	local m=$1 f dup n
+	shift
+	f=$DK_BASE/addrs.$$
+	for n in "$@"; do mn_service_addrs "$m" "$n"; done >"$f"
+	dup=$(sort "$f" | uniq -d | paste -sd' ' -)
+	n=$(wc -l <"$f")
+	if [ -n "$dup" ]; then
+		tl_check_fail "services $*: addresses given twice: $dup (of $n)"
+		return 1
+	fi
+	tl_ok "services $*: $n addresses (tasks and VIPs), none given twice"
 }
