@@ -442,7 +442,8 @@ mn_expect_refused() {
 	got=$(mn_subnets "$l" "$net")
 	dk "$l" network rm "$net" >/dev/null 2>&1 || true
 	if [ -n "$got" ] || [ -z "$msg" ]; then
-		tl_check_fail "--subnet $sub for a new network $net was ${got:+granted ($got)}${got:-neither granted nor refused within 30 s}, want a refusal"
+		if [ -n "$got" ]; then got="granted ($got)"; else got="neither granted nor refused within 30 s"; fi
+		tl_check_fail "--subnet $sub for a new network $net was $got, want a refusal"
 		return 1
 	fi
 	echo "$msg" | grep -o 'IpamDriver.RequestPool:[^"]*' | head -1 || echo "$msg"
