@@ -137,8 +137,8 @@ scale "$L" 12
 # first network still uses, and whatever follows would fail for that reason
 step "on the leader $L: a new network asks (--subnet) for the subnet ov1 holds"
 held=$(awk '$1 == "ov1" {print $2}' "$NETS")
-if [ -n "$held" ] && msg=$(mn_expect_refused "$L" dup1 "$held"); then
-	tl_ok "a new network asking for ov1's $held is refused: $msg"
+if [ -n "$held" ] && mn_expect_refused "$L" dup1 "$held"; then
+	tl_ok "a new network asking for ov1's $held is refused: $MN_REFUSAL"
 fi
 
 step "done"

@@ -427,13 +427,16 @@ _mn_refused_or_granted() {
 # mn_expect_refused LEADER NETWORK SUBNET [ARGS...] : `network create -d overlay
 # --ipam-driver $MN_IPAM --subnet SUBNET ARGS... NETWORK` on LEADER must be refused: swarm
 # allocates asynchronously, so wait up to 30 s for the "Failed allocation" line in the
-# leader's log. Prints the driver's message. The network is removed again either way.
-# Returns 1 (after tl_check_fail) when the subnet was granted instead.
+# leader's log. Sets MN_REFUSAL to the driver's message. The network is removed again
+# either way. Returns 1 (after tl_check_fail) when the subnet was granted instead. Call it
+# in the test's shell (not in $(...)), or the failed check is lost.
+MN_REFUSAL=""
 mn_expect_refused() {
 	local l=$1 net=$2 sub=$3 out id msg got
 	shift 3
+	MN_REFUSAL=""
 	if ! out=$(dk "$l" network create -d overlay --ipam-driver "$MN_IPAM" --subnet "$sub" "$@" "$net" 2>&1); then
-		echo "$out" # refused synchronously
+		MN_REFUSAL=$out # refused synchronously
 		return 0
 	fi
 	id=$(echo "$out" | tail -1)
@@ -446,7 +449,8 @@ mn_expect_refused() {
 		tl_check_fail "--subnet $sub for a new network $net was $got, want a refusal"
 		return 1
 	fi
-	echo "$msg" | grep -o 'IpamDriver.RequestPool:[^"]*' | head -1 || echo "$msg"
+	MN_REFUSAL=$(echo "$msg" | grep -o 'IpamDriver.RequestPool:[^"]*' | head -1) || true
+	[ -n "$MN_REFUSAL" ] || MN_REFUSAL=$msg
 }
 
 # mn_service_addrs MANAGER SERVICE : the IPv4 addresses swarm gave SERVICE (its VIPs and
