@@ -6,10 +6,12 @@
 #   * three dockerds (netns-isolated) with the clashing host networks of mn_host_nets
 #     (node 2: LAN 10.0.0.0/24 and a route to 10.128.0.0/22; node 3: VPN routes to
 #     10.0.1.0/24, and 10.0.2.0/23 + 10.128.4.0/24 in table 100);
-#   * the NFS server rejects every node (TCP reset: what the issue's leader logged as
-#     "mount failed: Socket failed with POLLHUP") while the plugin is installed from the
+#   * the NFS server is unreachable for every node while the plugin is installed from the
 #     registry on n1, n2 and n3 (README's settings, the default PUBLISH_INTERVAL); the
-#     block is lifted as soon as every node's plugin has run into it;
+#     block is lifted as soon as every node's plugin has run into it. MODE (the first
+#     argument) says how: `reject` (default: a TCP reset, what the issue's leader logged
+#     as "mount failed: Socket failed with POLLHUP"; every attempt fails at once) or
+#     `drop` (a silent server: attempts hang until NFS_TIMEOUT or the block is lifted);
 #   * then, at once, what the operator does next: swarm init / join, ingress recreated
 #     with the driver (scripts/swarm-ingress.sh), a stack with an overlay from the driver
 #     and a service on every node.
@@ -26,11 +28,13 @@ require_registry
 require_ganesha
 tl_project_dirs
 
+MODE=${1:-reject}
+case $MODE in reject | drop) ;; *) echo "usage: $0 [reject|drop]" >&2; exit 2 ;; esac
 src=$PROJECT_SOURCE_DIR IPAM=$MN_IPAM STACK=outage
 T0=$(tl_now_ms)
 step() { tl_log "[$(($(tl_now_ms) - T0)) ms] $*"; }
 
-DK_BASE=$(tl_tmpdir e2e-ipam-outage)
+DK_BASE=$(tl_tmpdir "e2e-ipam-outage-$MODE")
 export DK_BASE
 
 mn_plugin_dirs ipam
@@ -49,15 +53,19 @@ mn_push_plugins ipam
 for n in $(mn_nodes); do dk_busybox_image "$n" bb:latest; done
 mn_snapshot_hostnets
 
-step "the NFS server rejects every node; install the IPAM plugin on n1, n2, n3"
-mn_nfs_block reject
-for n in n1 n2 n3; do mn_install "$n" ipam; done
+step "the NFS server is unreachable ($MODE) for every node; install the IPAM plugin on n1, n2, n3"
+mn_nfs_block "$MODE"
+for n in n1 n2 n3; do
+	t=$(tl_now_ms)
+	mn_install "$n" ipam
+	tl_log "$n: plugin installed and enabled in $(($(tl_now_ms) - t)) ms while the shared place is unreachable ($MODE)"
+done
 all_hit() {
 	local n
 	for n in $(mn_nodes); do [ "$(mn_nfs_hits "$n")" -gt 0 ] || return 1; done
 }
 wait_until 30 all_hit || tl_fail "rig: not every node's plugin tried the NFS server during the block (packets: n1 $(mn_nfs_hits n1), n2 $(mn_nfs_hits n2), n3 $(mn_nfs_hits n3))"
-tl_ok "every node's plugin found the shared place unreachable (rejected packets: n1 $(mn_nfs_hits n1), n2 $(mn_nfs_hits n2), n3 $(mn_nfs_hits n3))"
+tl_ok "every node's plugin found the shared place unreachable ($MODE packets: n1 $(mn_nfs_hits n1), n2 $(mn_nfs_hits n2), n3 $(mn_nfs_hits n3))"
 mn_nfs_unblock
 step "the NFS server is reachable again; the operator goes on at once"
 
@@ -95,9 +103,9 @@ if wait_until 60 all_run; then
 	tl_ok "every node runs its task of ${STACK}_app"
 else
 	for n in $(mn_nodes); do
-		runs_on "$n" || tl_check_fail "$n runs no task of ${STACK}_app: $(dk n1 service ps --no-trunc -f "node=$n" --format '{{.CurrentState}} {{.Error}}' "${STACK}_app" | head -1)"
+		runs_on "$n" || tl_check_fail "$n runs no task of ${STACK}_app: $(dk n1 service ps --no-trunc -f "node=$n" --format '{{.CurrentState}} {{.Error}}' "${STACK}_app" | awk 'NF > 4' | head -1)"
 	done
 fi
 
 step "done"
-echo "ipam outage e2e: finished in $(($(tl_now_ms) - T0)) ms (${#TL_CHECK_FAILS[@]} failed checks)"
+echo "ipam outage e2e ($MODE): finished in $(($(tl_now_ms) - T0)) ms (${#TL_CHECK_FAILS[@]} failed checks)"
