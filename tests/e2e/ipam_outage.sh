@@ -70,6 +70,7 @@ mn_nfs_unblock
 step "the NFS server is reachable again; the operator goes on at once"
 
 mn_swarm_up 1
+step "ingress recreated with the driver, then the stack"
 DOCKER=$DOCKER DOCKER_HOST=unix://$DK_BASE/n1/docker.sock "$src/scripts/swarm-ingress.sh" --driver "$IPAM"
 mn_check_clear ingress || true
 
