@@ -68,6 +68,15 @@ file_is_static() {
 	! LC_ALL=C ldd "$1" 2>/dev/null | grep -q '=>\|ld-linux'
 }
 
+# _dk_cgroup DIR : the cgroup parent of the daemon in DIR: dk-<name>-<parent dir name>,
+# unique per test run (tl_tmpdir), so concurrent runs on one machine never share one
+# (dk_stop kills what is left in it)
+_dk_cgroup() {
+	local p
+	p=$(basename "$(dirname "$1")")
+	echo "dk-$(basename "$1")-${p//[^A-Za-z0-9_.-]/_}"
+}
+
 # _dk_dir NODE : the daemon directory of NODE
 _dk_dir() {
 	case $1 in
@@ -92,13 +101,14 @@ _dk_api_up() { [ -S "$1/docker.sock" ] && "$DOCKER" -H "unix://$1/docker.sock" v
 #   NETNS  run in this network namespace (created with lo up if missing; "" = the
 #          caller's netns, then only ONE daemon may run there)
 # Returns when the API answers (deadline DK_START_TIMEOUT s). Every daemon gets
-# --cgroup-parent /dk-<basename DIR>: keep basenames unique.
+# --cgroup-parent /$(_dk_cgroup DIR) (dk-<basename DIR>-<basename of DIR's parent>).
 dk_start() {
 	local dir=$1 ns=${2:-}
 	shift
 	[ $# -gt 0 ] && shift
-	local name t0 pid
+	local name t0 pid cg
 	name=$(basename "$dir")
+	cg=$(_dk_cgroup "$dir")
 	mkdir -p "$dir"
 	echo '{}' >"$dir/daemon.json" # never pick up a host /etc/docker/daemon.json
 	rm -f "$dir/dockerd.pid" "$dir/mntns"
@@ -116,7 +126,7 @@ dk_start() {
 	# shellcheck disable=SC2016  # the inner script expands its own $1..$3
 	setsid "${enter[@]}" unshare --mount --uts --propagation slave -- /bin/sh -c '
 		set -e
-		dir=$1 name=$2 ns=$3; shift 3
+		dir=$1 name=$2 ns=$3 cg=$4; shift 4
 		hostname "$name"
 		for p in /run/docker /run/containerd /etc/docker; do
 			mkdir -p "$p"; mount -t tmpfs -o mode=0711 "dk-$name" "$p"
@@ -130,8 +140,8 @@ dk_start() {
 		exec dockerd --config-file "$dir/daemon.json" \
 			--data-root "$dir/data" --exec-root "$dir/exec" \
 			-H "unix://$dir/docker.sock" --pidfile "$dir/dockerd.pid" \
-			--storage-driver overlay2 --cgroup-parent "/dk-$name" "$@"
-	' sh "$dir" "$name" "$ns" "$@" >"$dir/dockerd.log" 2>&1 </dev/null &
+			--storage-driver overlay2 --cgroup-parent "/$cg" "$@"
+	' sh "$dir" "$name" "$ns" "$cg" "$@" >"$dir/dockerd.log" 2>&1 </dev/null &
 	local launcher=$!
 	echo "$launcher" >"$dir/launcher.pid"
 	if ! wait_until -q -p "$launcher" "$DK_START_TIMEOUT" _dk_api_up "$dir"; then
@@ -146,13 +156,13 @@ dk_start() {
 # pids of processes this daemon left behind: same mount ns (containerd, shims), inside
 # its cgroup parent (containers), or in a cgroup named after one of its plugin IDs
 _dk_leftovers() {
-	local dir=$1 name mnt p id
-	name=$(basename "$dir")
+	local dir=$1 cg mnt p id
+	cg=$(_dk_cgroup "$dir")
 	mnt=$(cat "$dir/mntns" 2>/dev/null || true)
 	for p in /proc/[0-9]*; do
 		if [ -n "$mnt" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mnt" ]; then echo "${p#/proc/}"; fi
 	done
-	cat /sys/fs/cgroup/pids/dk-"$name"/*/cgroup.procs 2>/dev/null || true
+	cat /sys/fs/cgroup/pids/"$cg"/*/cgroup.procs 2>/dev/null || true
 	for p in "$dir"/data/plugins/*/; do
 		id=$(basename "$p")
 		case $id in *[!0-9a-f]*) continue ;; esac
@@ -194,7 +204,7 @@ dk_stop() {
 	echo "dockerd $name stopped in $(($(tl_now_ms) - t0)) ms"
 	# empty cgroup dirs: ours (--cgroup-parent) and /<plugin-id> ones runc leaves behind
 	local c id
-	for c in /sys/fs/cgroup/*/dk-"$name"; do
+	for c in /sys/fs/cgroup/*/"$(_dk_cgroup "$dir")"; do
 		if [ -d "$c" ]; then find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
 	done
 	for c in "$dir"/data/plugins/*/; do

@@ -37,9 +37,9 @@
 #           in table 100 routes 10.0.2.0/23 and 10.128.4.0/24 via 198.18.250.2
 #
 # Env: MN_PREFIX (default t<pid>-mn), MN_NET (default 198.19.0, from 198.18.0.0/15).
-# Node directories need unique basenames across concurrently running tests: they are
-# $DK_BASE/n1..nN, and DK_BASE is per test (tl_tmpdir), but the cgroup parent is
-# /dk-nI; so two multinode tests must not run at the same time (ctest runs e2e serially).
+# Node directories are $DK_BASE/n1..nN, and DK_BASE is per test (tl_tmpdir); the cgroup
+# parent is /dk-nI-<basename of DK_BASE>, so concurrent runs do not share cgroups (ctest
+# still runs e2e serially: the tests are heavy).
 #
 # Limits of this machine (kernel without IPVS): service VIPs and the ingress routing mesh
 # do not forward: use endpoint_mode dnsrr, tasks.<service>, or task IPs.
