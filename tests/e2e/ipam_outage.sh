@@ -104,7 +104,7 @@ if wait_until 60 all_run; then
 	tl_ok "every node runs its task of ${STACK}_app"
 else
 	for n in $(mn_nodes); do
-		runs_on "$n" || tl_check_fail "$n runs no task of ${STACK}_app: $(dk n1 service ps --no-trunc -f "node=$n" --format '{{.CurrentState}} {{.Error}}' "${STACK}_app" | awk 'NF > 4' | head -1)"
+		runs_on "$n" || tl_check_fail "$n runs no task of ${STACK}_app: $(dk n1 service ps --no-trunc -f "node=$n" --format '{{.CurrentState}}|{{.Error}}' "${STACK}_app" | awk -F'|' '$2 != ""' | head -1)"
 	done
 fi
 
