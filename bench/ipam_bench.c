@@ -34,6 +34,26 @@
 #include "settings.h"
 #include "testlib.h"
 
+/* The handlers over a pools instance, as the plugin's main.c assembles them. */
+struct ipam {
+	struct pools pools;
+	struct ipam_api api;
+};
+
+static void ipam_init(struct ipam *ip, const struct settings *cfg, const char *dir,
+		      pools_hostnets_fn hostnets, void *arg, char *err, size_t errlen)
+{
+	pools_init(&ip->pools, cfg, dir, err, errlen);
+	ip->pools.hostnets = hostnets;
+	ip->pools.hostnets_arg = arg;
+	ip->api = (struct ipam_api){.pools = &ip->pools};
+}
+
+static void ipam_fini(struct ipam *ip)
+{
+	pools_fini(&ip->pools);
+}
+
 #define ROUTES 10000
 #define POOLS_IN_USE 4096
 
@@ -47,9 +67,10 @@ static double now_us(void)
 
 static struct hostnet_list bench_hosts;
 
-static int fake_hosts(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+static int fake_hosts(void *arg, bool global, struct hostnet_list *out, char *err, size_t errlen)
 {
 	(void)arg;
+	(void)global;
 	(void)err;
 	(void)errlen;
 	/* What netlink_read_hostnets hands over: a fresh copy per decision. */
@@ -67,11 +88,13 @@ static int fake_hosts(void *arg, struct hostnet_list *out, char *err, size_t err
 static struct hostnet_list bench_hosts3;
 static void make_routes(struct hostnet_list *l, FILE *batch, unsigned int seed);
 
-static int fake_hosts_3nodes(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+static int fake_hosts_3nodes(void *arg, bool global, struct hostnet_list *out, char *err,
+			     size_t errlen)
 {
 	static const char *const nodes[] = {"", "n2", "n3"};
 
 	(void)arg;
+	(void)global;
 	(void)err;
 	(void)errlen;
 	/* Each node its own 10,000 routes (another seed), tagged with its name. */
@@ -90,8 +113,9 @@ static int fake_hosts_3nodes(void *arg, struct hostnet_list *out, char *err, siz
 }
 
 /* arg: a netlink_view (cached until the kernel reports a change) or NULL (fresh dump). */
-static int real_hosts(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+static int real_hosts(void *arg, bool global, struct hostnet_list *out, char *err, size_t errlen)
 {
+	(void)global;
 	return arg ? netlink_view_read(arg, out, err, errlen)
 		   : netlink_read_hostnets(out, err, errlen);
 }
@@ -108,7 +132,7 @@ static http_handler_fn handler(const char *path)
 /* Call path with body; abort unless it succeeds. Returns the reply (new reference). */
 static json_t *must(struct ipam *ip, const char *path, const char *body)
 {
-	json_t *req = json_loads(body, 0, NULL), *rep = handler(path)(ip, req);
+	json_t *req = json_loads(body, 0, NULL), *rep = handler(path)(&ip->api, req);
 
 	if (!rep || json_object_get(rep, "Err")) {
 		fprintf(stderr, "%s %s failed: %s\n", path, body,
@@ -146,7 +170,7 @@ static void make_routes(struct hostnet_list *l, FILE *batch, unsigned int seed)
 
 static const char *space(int i)
 {
-	return i % 2 ? IPAM_GLOBAL_SPACE : IPAM_LOCAL_SPACE;
+	return i % 2 ? POOLS_GLOBAL_SPACE : POOLS_LOCAL_SPACE;
 }
 
 /*
@@ -304,8 +328,8 @@ int main(int argc, char **argv)
 		ipam_init(&three, &cfg, NULL, fake_hosts_3nodes, NULL, err, sizeof(err));
 		fill_pools(&one, POOLS_IN_USE - 200);
 		fill_pools(&three, POOLS_IN_USE - 200);
-		b = time_request_pool_in(&one, 200, IPAM_GLOBAL_SPACE);
-		v = time_request_pool_in(&three, 200, IPAM_GLOBAL_SPACE);
+		b = time_request_pool_in(&one, 200, POOLS_GLOBAL_SPACE);
+		v = time_request_pool_in(&three, 200, POOLS_GLOBAL_SPACE);
 		row("RequestPool global, 3 nodes x 10,000 routes (vs 1 node)", b, v, "us");
 		ipam_fini(&one);
 		ipam_fini(&three);
@@ -320,7 +344,7 @@ int main(int argc, char **argv)
 		double t0;
 		int n = 200;
 
-		fake_hosts(NULL, &l, err, sizeof(err));
+		fake_hosts(NULL, true, &l, err, sizeof(err));
 		pa_init(&empty, "l", "g");
 		t0 = now_us();
 		for (int i = 0; i < n; i++)
@@ -328,7 +352,7 @@ int main(int argc, char **argv)
 		b = (now_us() - t0) / n;
 		t0 = now_us();
 		for (int i = 0; i < n; i++)
-			pa_choose(&loaded.alloc, &e, AF_INET, 0, &out, NULL, err, sizeof(err));
+			pa_choose(&loaded.pools.alloc, &e, AF_INET, 0, &out, NULL, err, sizeof(err));
 		v = (now_us() - t0) / n;
 		row("pa_choose alone (sort + merge + sweep of 14,096 blockers)", b, v, "us");
 		pa_fini(&empty);
@@ -380,7 +404,7 @@ int main(int argc, char **argv)
 			struct cidr got;
 			bool again;
 
-			pa_addr_request(pa_pool_by_id(&disk.alloc, "openmpf-global/172.20.0.0/16"),
+			pa_addr_request(pa_pool_by_id(&disk.pools.alloc, "openmpf-global/172.20.0.0/16"),
 					NULL, PA_ADDR_SERIAL, &got, &again, err, sizeof(err));
 		}
 		v = time_request_address(&disk, "openmpf-global/172.20.0.0/16", 100);
@@ -426,14 +450,14 @@ int main(int argc, char **argv)
 			struct pa_env e = {
 				.ranges = cfg.pools, .nranges = cfg.npools, .hosts = &hl};
 
-			fake_hosts(NULL, &hl, err, sizeof(err));
+			fake_hosts(NULL, true, &hl, err, sizeof(err));
 			for (int i = 0; i < POOLS_IN_USE - 50; i++) {
 				struct pa_pool *p;
 				struct cidr out;
 
-				pa_choose(&real.alloc, &e, AF_INET, 0, &out, NULL, err,
+				pa_choose(&real.pools.alloc, &e, AF_INET, 0, &out, NULL, err,
 					  sizeof(err));
-				pa_pool_add(&real.alloc, i % 2, &out, NULL, &p, err, sizeof(err));
+				pa_pool_add(&real.pools.alloc, i % 2, &out, NULL, &p, err, sizeof(err));
 			}
 			hostnet_list_fini(&hl);
 		}
@@ -444,7 +468,7 @@ int main(int argc, char **argv)
 			struct netlink_view *view = netlink_view_open(err, sizeof(err));
 			char cmd[128];
 
-			real.hostnets_arg = view;
+			real.pools.hostnets_arg = view;
 			time_request_pool(&real, 1);
 			v = time_request_pool(&real, 50);
 			row("RequestPool with the served view, no change in between", empty_ns, v,
@@ -471,7 +495,7 @@ int main(int argc, char **argv)
 			    "us");
 			printf("  (%lu netlink dumps for 71 RequestPool calls)\n",
 			       netlink_view_dumps(view));
-			real.hostnets_arg = NULL;
+			real.pools.hostnets_arg = NULL;
 			netlink_view_close(view);
 		}
 		ipam_fini(&real);

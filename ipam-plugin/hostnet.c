@@ -71,6 +71,37 @@ bool hostnet_ignored(const struct cidr *net)
 	return under(net, 128, 1) || under(net, 10, 0xfe80 >> 6) || under(net, 8, 0xff);
 }
 
+bool hostnet_counts(const struct hostnet *h, const struct hostnet_route_policy *p)
+{
+	unsigned int min;
+
+	if (h->kind == HOSTNET_NAMESERVER || h->kind == HOSTNET_POOL || !p)
+		return true;
+	switch (p->mode) {
+	case HOSTNET_ROUTES_ALL:
+		return true;
+	case HOSTNET_ROUTES_ONLINK:
+		return h->kind == HOSTNET_ADDR || !h->addr.family;
+	case HOSTNET_ROUTES_MIN:
+		min = h->net.family == AF_INET6 ? p->min6 : p->min4;
+		return h->net.prefix >= min;
+	}
+	return true;
+}
+
+size_t hostnet_list_filter(struct hostnet_list *l, const struct hostnet_route_policy *p)
+{
+	size_t n = 0, dropped;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (hostnet_counts(&l->v[i], p))
+			l->v[n++] = l->v[i];
+	}
+	dropped = l->n - n;
+	l->n = n;
+	return dropped;
+}
+
 char *hostnet_table_name(uint32_t table, char *buf, size_t len)
 {
 	switch (table) {
@@ -99,6 +130,11 @@ char *hostnet_describe(const struct hostnet *h, char *buf, size_t len)
 	if (h->kind == HOSTNET_NAMESERVER) {
 		snprintf(buf, len, "nameserver %s (resolv.conf)%s",
 			 cidr_format_addr(&h->addr, net, sizeof(net)), node);
+		return buf;
+	}
+	if (h->kind == HOSTNET_POOL) {
+		snprintf(buf, len, "swarm pool %s%s", cidr_format(&h->net, net, sizeof(net)),
+			 node[0] ? node : " held here");
 		return buf;
 	}
 	if (h->kind == HOSTNET_ADDR) {

@@ -18,7 +18,29 @@ enum hostnet_kind {
 	HOSTNET_ADDR,	    /* an interface address: net is its subnet, addr the address itself */
 	HOSTNET_ROUTE,	    /* a route: net is its destination, addr its gateway (family 0: none) */
 	HOSTNET_NAMESERVER, /* a DNS server of the host: net and addr are its address */
+	HOSTNET_POOL,	    /* a global-space (swarm) pool another node's plugin holds: net */
 };
+
+/*
+ * Which host routes count as taken (setting ROUTES). A full-tunnel VPN installs
+ * 0.0.0.0/1 and 128.0.0.0/1 (and IPv6 halves): counting them leaves nothing free, so by
+ * default routes broader than /8 (IPv4) or /16 (IPv6) do not count. Interface subnets
+ * count in every mode, but, like routes, not when broader than the minimum (a published
+ * document claiming 0.0.0.0/1 must not block everything).
+ */
+enum hostnet_route_mode {
+	HOSTNET_ROUTES_ALL,    /* every route (and interface) counts */
+	HOSTNET_ROUTES_ONLINK, /* only routes without a gateway (directly connected) */
+	HOSTNET_ROUTES_MIN,    /* only routes at least as specific as min4 / min6 */
+};
+
+struct hostnet_route_policy {
+	enum hostnet_route_mode mode;
+	unsigned int min4, min6; /* HOSTNET_ROUTES_MIN */
+};
+
+#define HOSTNET_DEFAULT_MIN4 8
+#define HOSTNET_DEFAULT_MIN6 16
 
 #define HOSTNET_NODE_LEN 64
 #define HOSTNET_DEV_LEN 16 /* IFNAMSIZ */
@@ -54,10 +76,19 @@ bool hostnet_list_has_peers(const struct hostnet_list *l);
 bool hostnet_ignored(const struct cidr *net);
 
 /*
+ * Does h count as taken under policy p? Nameservers and pools always do; see
+ * struct hostnet_route_policy for routes and interfaces.
+ */
+bool hostnet_counts(const struct hostnet *h, const struct hostnet_route_policy *p);
+
+/* Drop the entries of l that do not count under p. Returns how many were dropped. */
+size_t hostnet_list_filter(struct hostnet_list *l, const struct hostnet_route_policy *p);
+
+/*
  * One-line description into buf, e.g. "interface eth1 10.0.0.5/24",
- * "route 10.1.0.0/16 via 198.18.0.1 dev veth0 table main" or "nameserver 10.255.255.53
- * (resolv.conf)", with " on node N" for a
- * published entry. Returns buf.
+ * "route 10.1.0.0/16 via 198.18.0.1 dev veth0 table main", "nameserver 10.255.255.53
+ * (resolv.conf)" or "swarm pool 10.128.0.0/24", with " on node N" for a published
+ * entry. Returns buf.
  */
 char *hostnet_describe(const struct hostnet *h, char *buf, size_t len);
 

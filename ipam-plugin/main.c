@@ -11,10 +11,11 @@
  * Settings come from the environment (see settings.h). Serving stops cleanly on SIGTERM
  * or SIGINT: the HTTP server drains running requests; every change is already on disk.
  *
- * With SHARED_NETWORKS set, peer_sync publishes this host's networks (netlink view plus
- * DNS servers) and keeps a copy of every other node's; the host view of every decision
- * appends that copy (ipam_api uses it for the global space only). check and suggest read
- * the shared place once before answering.
+ * The pieces: hostview (where a decision's host networks come from), pools (the state
+ * owner and its policy), ipam_api (the JSON endpoints over pools) and, with
+ * SHARED_NETWORKS set, peer_sync, which publishes this host's networks and the swarm
+ * pools held here and keeps a copy of every other node's (refreshed before global
+ * decisions). check and suggest read the shared place once before answering.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,80 +28,76 @@
 
 #include "atomic_file.h"
 #include "http_server.h"
+#include "hostview.h"
 #include "ipam_api.h"
 #include "log.h"
 #include "netlink.h"
 #include "peer_sync.h"
 #include "resolvconf.h"
 #include "settings.h"
+#include "state.h"
 
 #define DEFAULT_SOCKET "/run/docker/plugins/ipam.sock"
+/* How long serving waits for the first publication and read of the shared place. */
+#define FIRST_ROUND_WAIT_MS 4000
 
 extern char **environ;
 
-struct host_source {
-	const char *resolv_conf;
-	struct netlink_view *view; /* NULL: a fresh dump every time (CLI) */
-	struct peer_sync *peers;   /* NULL: off; set and cleared with __atomic builtins */
+/* What a running plugin (or one CLI call) is made of. */
+struct plugin {
+	struct settings cfg;
+	struct hostview hv;
+	struct pools pools;
 };
 
-/* This host's networks: netlink (addresses, routes) plus DNS servers. */
-static int own_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+/* pools' host view: see hostview_read. */
+static int plugin_hostnets(void *arg, bool global, struct hostnet_list *out, char *err,
+			   size_t errlen)
 {
-	const struct host_source *src = arg;
-	const char *resolv = src->resolv_conf;
-	char *text = NULL;
-	size_t len;
-	int ret;
+	struct plugin *pl = arg;
 
-	ret = src->view ? netlink_view_read(src->view, out, err, errlen)
-			: netlink_read_hostnets(out, err, errlen);
-	if (ret < 0)
-		return ret;
-	/* No resolv.conf (or an unreadable one) means no nameservers to avoid. */
-	if (atomic_file_read(resolv, 1 << 20, &text, &len) == 0) {
-		ret = resolvconf_parse(text, out);
-		free(text);
-		if (ret < 0) {
-			snprintf(err, errlen, "out of memory reading %s", resolv);
-			return ret;
-		}
-	}
-	return 0;
+	return hostview_read(&pl->hv, global, out, err, errlen);
 }
 
-/* The host view for every decision: this host's networks, then the other nodes'. */
-static int host_view(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+/* The set of global pools changed: publish it soon. */
+static void plugin_changed(void *arg)
 {
-	struct host_source *src = arg;
-	int ret = own_view(arg, out, err, errlen);
+	struct plugin *pl = arg;
 
-	if (ret == 0 &&
-	    peer_sync_snapshot(__atomic_load_n(&src->peers, __ATOMIC_ACQUIRE), out) < 0) {
-		snprintf(err, errlen, "out of memory copying the other nodes' networks");
-		ret = -ENOMEM;
-	}
-	return ret;
+	peer_sync_poke(hostview_peers(&pl->hv));
 }
 
-/* peer_sync's collect: what this node publishes (never the peers' entries). */
+/* peer_sync's collect: this host's networks and the swarm pools held here. */
 static int collect_own(void *arg, struct hostnet_list *out)
 {
+	struct plugin *pl = arg;
 	char err[512];
-	int ret = own_view(arg, out, err, sizeof(err));
+	int ret = hostview_own(&pl->hv, out, err, sizeof(err));
 
 	if (ret < 0)
 		log_warnx("%s: %s", __func__, err);
+	if (ret == 0)
+		ret = pools_global_held(&pl->pools, out);
 	return ret;
+}
+
+/* The preflight's line on the shared place. */
+static bool peers_state(void *arg, char *buf, size_t len)
+{
+	struct plugin *pl = arg;
+	struct peer_sync *ps = hostview_peers(&pl->hv);
+
+	peer_sync_describe(ps, buf, len);
+	return !ps || !strstr(buf, "UNREACHABLE");
 }
 
 /*
  * Start sharing networks when SHARED_NETWORKS is set: NULL when off or on failure.
  * read_only: read the other nodes' documents once and publish nothing (the CLI).
  */
-static struct peer_sync *peers_start(const struct settings *cfg, struct host_source *src,
-				     bool read_only)
+static struct peer_sync *peers_start(struct plugin *pl, bool read_only)
 {
+	const struct settings *cfg = &pl->cfg;
 	struct peer_sync_config pc = {
 		.location = cfg->shared_networks,
 		.node = cfg->node_name,
@@ -114,10 +111,40 @@ static struct peer_sync *peers_start(const struct settings *cfg, struct host_sou
 
 	if (!cfg->shared_networks[0])
 		return NULL;
-	ps = peer_sync_start(&pc, collect_own, src, err, sizeof(err));
+	ps = peer_sync_start(&pc, collect_own, pl, err, sizeof(err));
 	if (!ps)
 		log_warnx("peers: not sharing networks: %s", err);
 	return ps;
+}
+
+/* POOLS6=auto: this node's random ULA /48, chosen once and kept in the state directory. */
+static int resolve_ula(struct settings *cfg, const char *state_dir, bool create, char *err,
+		       size_t errlen)
+{
+	char c[CIDR_STRLEN];
+	struct cidr ula;
+	bool created;
+	int ret;
+
+	if (!cfg->pools6_auto)
+		return 0;
+	if (!create) {
+		/* The CLI does not create state: without a saved prefix, no IPv6 choice. */
+		char path[SETTINGS_PATH_LEN + 16];
+
+		snprintf(path, sizeof(path), "%s/ula.json", state_dir);
+		if (access(path, F_OK) < 0)
+			return 0;
+	}
+	ret = state_ula(state_dir, &ula, &created, err, errlen);
+	if (ret < 0)
+		return ret;
+	settings_set_ula(cfg, &ula);
+	if (created)
+		log_info("POOLS6=auto: chose the random ULA prefix %s for this node (RFC 4193), "
+			 "kept in %s/ula.json",
+			 cidr_format(&ula, c, sizeof(c)), state_dir);
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -126,12 +153,14 @@ static void usage(FILE *f)
 		"usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
 		"       ipam-plugin check CIDR [--state-dir DIR]\n"
 		"       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
-		"       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ")\n"
-		"settings (environment): POOLS=%s POOLS6=%s EXCLUDE= LOG_LEVEL=info "
+		"       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ",\n"
+		"        [--resolved-conf PATH], default " RESOLVCONF_RESOLVED_PATH ")\n"
+		"settings (environment): POOLS=%s POOLS6=%s ROUTES=%s EXCLUDE= LOG_LEVEL=info "
 		"STATE_DIR=%s\n"
 		"  SHARED_NETWORKS= (nfs://SERVER/EXPORT[?nfsport=N&mountport=N] or /dir) "
 		"NODE_NAME=<host name> PUBLISH_INTERVAL=%d PEER_STALE_AFTER=%d NFS_TIMEOUT=%d\n",
-		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_STATE_DIR,
+		SETTINGS_DEFAULT_POOLS, SETTINGS_DEFAULT_POOLS6, SETTINGS_DEFAULT_ROUTES,
+		SETTINGS_DEFAULT_STATE_DIR,
 		SETTINGS_DEFAULT_PUBLISH_INTERVAL, SETTINGS_DEFAULT_PEER_STALE_AFTER,
 		SETTINGS_DEFAULT_NFS_TIMEOUT);
 }
@@ -143,6 +172,7 @@ struct args {
 	const char *size;
 	const char *cidr;
 	const char *resolv_conf;
+	const char *resolved_conf;
 	bool v6;
 };
 
@@ -154,6 +184,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"size", required_argument, NULL, 'n'},
 		{"v6", no_argument, NULL, '6'},
 		{"resolv-conf", required_argument, NULL, 'r'},
+		{"resolved-conf", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -163,6 +194,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->verb = "serve";
 	a->socket = DEFAULT_SOCKET;
 	a->resolv_conf = RESOLVCONF_PATH;
+	a->resolved_conf = RESOLVCONF_RESOLVED_PATH;
 	if (argc > 1 && argv[1][0] != '-') {
 		a->verb = argv[1];
 		argv++;
@@ -185,6 +217,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'r':
 			a->resolv_conf = optarg;
 			break;
+		case 'R':
+			a->resolved_conf = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -205,12 +240,52 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int serve(const struct args *a, const struct settings *cfg, const char *state_dir)
+/* Set up pl's host view and pools (the state). Returns 0 or -errno with a message. */
+static int plugin_init(struct plugin *pl, const struct args *a, bool serving, char *err,
+		       size_t errlen)
+{
+	int ret;
+
+	pl->hv.resolv_conf = a->resolv_conf;
+	pl->hv.resolved_conf = a->resolved_conf;
+	pl->hv.routes = &pl->cfg.routes;
+	if (serving) {
+		pl->hv.view = netlink_view_open(err, errlen);
+		if (!pl->hv.view)
+			return -EIO;
+	}
+	ret = resolve_ula(&pl->cfg, pl->cfg.state_dir, serving, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = pools_init(&pl->pools, &pl->cfg, pl->cfg.state_dir, err, errlen);
+	pl->pools.hostnets = plugin_hostnets;
+	pl->pools.hostnets_arg = pl;
+	pl->pools.changed = plugin_changed;
+	pl->pools.changed_arg = pl;
+	return ret;
+}
+
+static void plugin_fini(struct plugin *pl)
+{
+	peer_sync_stop(hostview_peers(&pl->hv));
+	pools_fini(&pl->pools);
+	if (pl->hv.view) {
+		log_info("host view: %lu netlink dumps (a new one only after the kernel "
+			 "reported a change)",
+			 netlink_view_dumps(pl->hv.view));
+		netlink_view_close(pl->hv.view);
+	}
+}
+
+/*
+ * Serve. config_error set: the settings are invalid; serve anyway (Docker would only
+ * report that the socket never appeared) and refuse every request with the reason.
+ */
+static int serve(const struct args *a, struct plugin *pl, const char *config_error)
 {
 	char err[1024], line[4096];
-	struct host_source src = {.resolv_conf = a->resolv_conf};
+	struct ipam_api api = {.pools = &pl->pools, .peers_state = peers_state, .peers_arg = pl};
 	struct http_server *srv;
-	struct ipam ip;
 	sigset_t set;
 	int sig, ret;
 
@@ -221,43 +296,45 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	json_object_seed(0);
 
-	ret = atomic_file_mkdirs(state_dir, 0700);
+	ret = atomic_file_mkdirs(pl->cfg.state_dir, 0700);
 	if (ret < 0) {
 		errno = -ret;
-		fatal("cannot create state directory %s", state_dir);
+		fatal("cannot create state directory %s", pl->cfg.state_dir);
 	}
-	src.view = netlink_view_open(err, sizeof(err));
-	if (!src.view)
-		fatalx("%s", err);
-	ret = ipam_init(&ip, cfg, state_dir, host_view, &src, err, sizeof(err));
+	ret = plugin_init(pl, a, true, err, sizeof(err));
 	if (ret < 0)
 		fatalx("cannot load state: %s", err);
-	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
-	log_info("state: %d pools loaded from %s", ret, state_dir);
-	srv = http_server_start(a->socket, ipam_routes, ipam_nroutes, &ip, err, sizeof(err));
+	log_info("settings: %s", settings_format(&pl->cfg, line, sizeof(line)));
+	log_info("state: %d pools loaded from %s", ret, pl->cfg.state_dir);
+	if (config_error) {
+		pools_set_config_error(&pl->pools, config_error);
+	} else {
+		/*
+		 * Publish (and read the others) before serving, so that a leader's first
+		 * decision after the operator's last `plugin install` already knows this
+		 * node; bounded because Docker gives up on a socket that is not there
+		 * within about 9.5 s. A failed round is retried with a short backoff.
+		 */
+		hostview_set_peers(&pl->hv, peers_start(pl, false));
+		if (!peer_sync_wait_first(hostview_peers(&pl->hv), FIRST_ROUND_WAIT_MS))
+			log_warnx("peers: the shared place did not answer within %d ms; serving, "
+				  "and global decisions wait for it up to NFS_TIMEOUT",
+				  FIRST_ROUND_WAIT_MS);
+		peer_sync_describe(hostview_peers(&pl->hv), line, sizeof(line));
+		log_info("peers: %s", line);
+	}
+	srv = http_server_start(a->socket, ipam_routes, ipam_nroutes, &api, err, sizeof(err));
 	if (!srv)
 		fatalx("cannot serve on %s: %s", a->socket, err);
 	log_info("serving the IpamDriver API on %s (address spaces %s, %s)", a->socket,
-		 IPAM_LOCAL_SPACE, IPAM_GLOBAL_SPACE);
-	/*
-	 * After the socket exists: the first round may wait for an NFS server (up to
-	 * NFS_TIMEOUT and a connect), and Docker stops a plugin whose socket is not there
-	 * within about 9.5 s. Decisions before it ends see this host's networks only.
-	 */
-	__atomic_store_n(&src.peers, peers_start(cfg, &src, false), __ATOMIC_RELEASE);
-	peer_sync_describe(src.peers, line, sizeof(line));
-	log_info("peers: %s", line);
+		 POOLS_LOCAL_SPACE, POOLS_GLOBAL_SPACE);
 	do {
 		ret = sigwait(&set, &sig);
 	} while (ret != 0);
 	log_info("signal %d: stopping", sig);
 	http_server_stop(srv);
-	peer_sync_stop(src.peers);
-	ipam_fini(&ip);
-	log_info("host view: %lu netlink dumps (a new one only after the kernel reported a change)",
-		 netlink_view_dumps(src.view));
-	netlink_view_close(src.view);
-	log_info("stopped; state is in %s", state_dir);
+	plugin_fini(pl);
+	log_info("stopped; state is in %s", pl->cfg.state_dir);
 	return 0;
 }
 
@@ -267,26 +344,23 @@ static int serve(const struct args *a, const struct settings *cfg, const char *s
  * a second writer under the same NODE_NAME would look like a namesake to it. The state
  * of the shared place goes to stderr.
  */
-static struct peer_sync *cli_peers(const struct settings *cfg, struct host_source *src,
-				   const char *verb)
+static void cli_peers(struct plugin *pl, const char *verb)
 {
-	struct peer_sync *ps = peers_start(cfg, src, true);
+	struct peer_sync *ps = peers_start(pl, true);
 	char line[2048];
 
+	hostview_set_peers(&pl->hv, ps);
 	if (ps) {
 		peer_sync_describe(ps, line, sizeof(line));
 		fprintf(stderr, "ipam-plugin %s: %s\n", verb, line);
 	}
-	return ps;
 }
 
-static int cli_check(const struct args *a, const struct settings *cfg, const char *state_dir)
+static int cli_check(const struct args *a, struct plugin *pl)
 {
-	struct host_source src = {.resolv_conf = a->resolv_conf};
 	struct pa_reasons culprits = {0};
 	char err[1024], c[CIDR_STRLEN];
 	struct cidr net, sug;
-	struct ipam ip;
 	bool has_sug;
 	int ret;
 
@@ -294,13 +368,13 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 		fprintf(stderr, "ipam-plugin check: %s\n", err);
 		return 2;
 	}
-	if (ipam_init(&ip, cfg, state_dir, host_view, &src, err, sizeof(err)) < 0) {
+	if (plugin_init(pl, a, false, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ipam-plugin check: cannot load state: %s\n", err);
-		ipam_fini(&ip);
+		plugin_fini(pl);
 		return 2;
 	}
-	src.peers = cli_peers(cfg, &src, "check");
-	ret = ipam_explain_check(&ip, &net, &culprits, &sug, &has_sug, err, sizeof(err));
+	cli_peers(pl, "check");
+	ret = pools_explain_check(&pl->pools, &net, &culprits, &sug, &has_sug, err, sizeof(err));
 	cidr_format(&net, c, sizeof(c));
 	if (ret < 0) {
 		fprintf(stderr, "ipam-plugin check: %s\n", err);
@@ -308,7 +382,7 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 	} else if (ret == 0) {
 		printf("%s is free: it overlaps no interface or route of this host%s, excluded "
 		       "range or pool in use\n",
-		       c, src.peers ? " or of the other nodes" : "");
+		       c, hostview_peers(&pl->hv) ? " or of the other nodes" : "");
 	} else {
 		printf("%s collides with %d network%s:\n", c, ret, ret == 1 ? "" : "s");
 		for (size_t i = 0; i < culprits.n; i++)
@@ -323,38 +397,36 @@ static int cli_check(const struct args *a, const struct settings *cfg, const cha
 		ret = 1;
 	}
 	pa_reasons_fini(&culprits);
-	peer_sync_stop(src.peers);
-	ipam_fini(&ip);
+	plugin_fini(pl);
 	return ret;
 }
 
-static int cli_suggest(const struct args *a, const struct settings *cfg, const char *state_dir)
+static int cli_suggest(const struct args *a, struct plugin *pl)
 {
-	struct host_source src = {.resolv_conf = a->resolv_conf};
 	int family = a->v6 ? AF_INET6 : AF_INET;
 	struct pa_reasons why = {0};
 	char err[1024], c[CIDR_STRLEN];
 	unsigned int size = 0;
 	struct cidr out;
-	struct ipam ip;
 	int ret;
 
+	if (plugin_init(pl, a, false, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipam-plugin suggest: cannot load state: %s\n", err);
+		plugin_fini(pl);
+		return 2;
+	}
 	if (a->size) {
-		const struct pa_range *r = a->v6 ? cfg->pools6 : cfg->pools;
-		size_t n = a->v6 ? cfg->npools6 : cfg->npools;
+		const struct pa_range *r = a->v6 ? pl->cfg.pools6 : pl->cfg.pools;
+		size_t n = a->v6 ? pl->cfg.npools6 : pl->cfg.npools;
 
 		if (settings_parse_size(a->size, family, r, n, &size, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ipam-plugin suggest: --%s\n", err);
+			plugin_fini(pl);
 			return 2;
 		}
 	}
-	if (ipam_init(&ip, cfg, state_dir, host_view, &src, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ipam-plugin suggest: cannot load state: %s\n", err);
-		ipam_fini(&ip);
-		return 2;
-	}
-	src.peers = cli_peers(cfg, &src, "suggest");
-	ret = ipam_explain_suggest(&ip, family, size, &out, &why, err, sizeof(err));
+	cli_peers(pl, "suggest");
+	ret = pools_explain_suggest(&pl->pools, family, size, &out, &why, err, sizeof(err));
 	for (size_t i = 0; i < why.n; i++)
 		fprintf(stderr, "%s\n", why.line[i]);
 	if (why.dropped)
@@ -366,47 +438,57 @@ static int cli_suggest(const struct args *a, const struct settings *cfg, const c
 		printf("%s\n", cidr_format(&out, c, sizeof(c)));
 	}
 	pa_reasons_fini(&why);
-	peer_sync_stop(src.peers);
-	ipam_fini(&ip);
+	plugin_fini(pl);
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
-	struct settings cfg;
+	static struct plugin pl;
+	static char config_error[1536];
+	char *no_env[] = {NULL};
 	struct args a;
 	char err[1024];
-	const char *state_dir;
+	int ret;
 
 	if (parse_args(argc, argv, &a) < 0) {
 		usage(stderr);
 		return 2;
 	}
-	if (settings_parse(environ, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ipam-plugin: invalid setting: %s\n", err);
-		return 2;
-	}
-	/* --state-dir wins over STATE_DIR, and the logged settings say so. */
-	if (a.state_dir)
-		snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", a.state_dir);
-	if (cfg.shared_networks[0]) {
+	ret = settings_parse(environ, &pl.cfg, err, sizeof(err));
+	if (ret == 0 && pl.cfg.shared_networks[0]) {
 		char host[HOSTNET_NODE_LEN + 1] = "";
 
 		/* A longer (truncated) name fails validation, which asks for NODE_NAME. */
 		if (gethostname(host, sizeof(host) - 1) < 0)
 			host[0] = '\0';
-		if (settings_default_node(&cfg, host, err, sizeof(err)) < 0) {
-			fprintf(stderr, "ipam-plugin: invalid setting: %s\n", err);
-			return 2;
-		}
+		ret = settings_default_node(&pl.cfg, host, err, sizeof(err));
 	}
-	state_dir = cfg.state_dir;
+	if (ret < 0 && strcmp(a.verb, "serve") != 0) {
+		fprintf(stderr, "ipam-plugin: invalid setting: %s\n", err);
+		return 2;
+	}
+	if (ret < 0) {
+		/* Serve with the defaults, refusing every request with the reason. */
+		snprintf(config_error, sizeof(config_error),
+			 "the IPAM plugin is not configured: invalid setting %s. Fix it with: "
+			 "docker plugin disable PLUGIN; docker plugin set PLUGIN NAME=VALUE; "
+			 "docker plugin enable PLUGIN (PLUGIN: openmpf/ipam:latest or the name it "
+			 "was installed as)",
+			 err);
+		settings_parse(no_env, &pl.cfg, err, sizeof(err));
+	}
+	/* --state-dir wins over STATE_DIR, and the logged settings say so. */
+	if (a.state_dir)
+		snprintf(pl.cfg.state_dir, sizeof(pl.cfg.state_dir), "%s", a.state_dir);
 	if (strcmp(a.verb, "serve") == 0) {
-		log_init("ipam-plugin", cfg.log_level);
-		return serve(&a, &cfg, state_dir);
+		log_init("ipam-plugin", pl.cfg.log_level);
+		if (ret < 0)
+			log_errorx("%s; answering every request with this error", config_error);
+		return serve(&a, &pl, ret < 0 ? config_error : NULL);
 	}
 	log_init("ipam-plugin", LOG_LEVEL_WARN);
 	if (strcmp(a.verb, "check") == 0)
-		return cli_check(&a, &cfg, state_dir);
-	return cli_suggest(&a, &cfg, state_dir);
+		return cli_check(&a, &pl);
+	return cli_suggest(&a, &pl);
 }

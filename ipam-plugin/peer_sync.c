@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +22,16 @@
 #include "atomic_file.h"
 #include "log.h"
 #include "nfs_backend.h"
+#include "location.h"
 #include "peer_sync.h"
 #include "peers.h"
 
 #define PEER_DIR ".openmpf-ipam-networks"
-#define PEER_DOC_MAX (4u << 20)
+#define PEER_DOC_MAX (1u << 20)
 #define PEER_NAMES_MAX 512
 #define PEER_STOP_WAIT_S 3 /* how long peer_sync_stop waits for a running round */
+#define PEER_RETRY_FIRST_MS 250 /* a failed round is retried after this, doubling... */
+#define PEER_RETRY_MAX_MS 5000  /* ...up to this (or PUBLISH_INTERVAL if shorter) */
 
 struct peer_sync {
 	char location[PATH_MAX];
@@ -36,6 +40,7 @@ struct peer_sync {
 	bool nfs;
 	struct nfsb_target target; /* nfs: server and export */
 	char dir[PATH_MAX];	   /* directory mode: where the documents are */
+	unsigned long retry_max_ms;
 	peer_collect_fn collect;
 	void *collect_arg;
 	char instance[20]; /* random per process: tells our document from a namesake's */
@@ -52,73 +57,15 @@ struct peer_sync {
 	char peers[PEER_NAMES_MAX]; /* "n2, n3" */
 	char stale[PEER_NAMES_MAX]; /* "n4 (900 s)" */
 	bool reachable;
+	bool dirty;	       /* our networks or pools changed: publish at the next round */
+	bool failed;	       /* the last round failed: retry with backoff */
+	long long last_ok_ms;  /* monotonic end of the last successful round */
+	long long last_end_ms; /* monotonic end of the last round, whatever its outcome */
 	bool duplicate; /* another plugin publishes under our NODE_NAME */
 	bool read_only; /* publish nothing (the CLI) */
 	time_t last_ok;
 	char last_error[512];
 };
-
-/* ---------------------------------------------------------------- location parsing */
-
-/* nfs://server/export[?nfsport=N&mountport=N] into t. Returns 0 or -EINVAL. */
-static int parse_nfs_url(const char *url, struct nfsb_target *t, char *err, size_t errlen)
-{
-	const char *host = url + strlen("nfs://"), *path, *query;
-	unsigned long port;
-	char *end;
-
-	memset(t, 0, sizeof(*t));
-	t->version = 3;
-	t->timeout_s = 5;
-	path = strchr(host, '/');
-	if (!path || path == host || (size_t)(path - host) >= sizeof(t->server))
-		goto bad;
-	memcpy(t->server, host, (size_t)(path - host));
-	query = strchr(path, '?');
-	if ((query ? (size_t)(query - path) : strlen(path)) >= sizeof(t->export) ||
-	    (query ? query - path : (long)strlen(path)) < 2)
-		goto bad;
-	memcpy(t->export, path, query ? (size_t)(query - path) : strlen(path));
-	while (query && *query) {
-		query++;
-		if (strncmp(query, "nfsport=", 8) == 0 || strncmp(query, "mountport=", 10) == 0) {
-			bool nfsport = query[0] == 'n';
-
-			errno = 0;
-			port = strtoul(strchr(query, '=') + 1, &end, 10);
-			if (errno || port == 0 || port > 65535 || (*end && *end != '&'))
-				goto bad;
-			*(nfsport ? &t->nfs_port : &t->mount_port) = (unsigned int)port;
-			query = end;
-		} else {
-			goto bad;
-		}
-	}
-	return 0;
-bad:
-	snprintf(err, errlen,
-		 "SHARED_NETWORKS=%s: expected nfs://SERVER/EXPORT[?nfsport=N&mountport=N], an "
-		 "absolute directory, or empty (off)",
-		 url);
-	return -EINVAL;
-}
-
-int peer_sync_location_check(const char *location, char *err, size_t errlen)
-{
-	struct nfsb_target t;
-
-	if (!location || !*location)
-		return 0;
-	if (strncmp(location, "nfs://", 6) == 0)
-		return parse_nfs_url(location, &t, err, errlen);
-	if (location[0] == '/' && strlen(location) < PATH_MAX - HOSTNET_NODE_LEN - 16)
-		return 0;
-	snprintf(err, errlen,
-		 "SHARED_NETWORKS=%s: expected nfs://SERVER/EXPORT[?nfsport=N&mountport=N], an "
-		 "absolute directory, or empty (off)",
-		 location);
-	return -EINVAL;
-}
 
 /* ---------------------------------------------------------------- one round */
 
@@ -427,9 +374,19 @@ out:
 }
 
 /* Swap a finished round in, or note the failure; log only changes of state. */
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void round_finish(struct peer_sync *ps, struct round *r, int ret, const char *err)
 {
 	pthread_mutex_lock(&ps->copy_lock);
+	ps->last_end_ms = now_ms();
+	ps->failed = ret != 0;
 	if (ret) {
 		/* Log changes only: the first failure differs from the empty last_error. */
 		if (ps->reachable || strcmp(ps->last_error, err) != 0)
@@ -458,20 +415,29 @@ static void round_finish(struct peer_sync *ps, struct round *r, int ret, const c
 	snprintf(ps->stale, sizeof(ps->stale), "%s", r->stale);
 	ps->reachable = true;
 	ps->last_ok = time(NULL);
+	ps->last_ok_ms = ps->last_end_ms;
 	ps->last_error[0] = '\0';
 	pthread_mutex_unlock(&ps->copy_lock);
 }
 
-static int do_round(struct peer_sync *ps, char *err, size_t errlen)
+/*
+ * One round; publish false only reads (a decision's refresh, when our document is
+ * already current). Called with round_lock held.
+ */
+static int do_round_locked(struct peer_sync *ps, bool publish, char *err, size_t errlen)
 {
 	struct hostnet_list local = {0};
 	struct round r = {0};
 	json_t *doc = NULL;
 	char *text = NULL, etext[128];
+	bool dirty;
 	int ret;
 
-	pthread_mutex_lock(&ps->round_lock);
-	if (ps->read_only)
+	pthread_mutex_lock(&ps->copy_lock);
+	dirty = ps->dirty;
+	ps->dirty = false;
+	pthread_mutex_unlock(&ps->copy_lock);
+	if (ps->read_only || (!publish && !dirty && ps->published))
 		goto round; /* text NULL: publish nothing */
 	ret = ps->collect(ps->collect_arg, &local);
 	if (ret) {
@@ -491,11 +457,26 @@ static int do_round(struct peer_sync *ps, char *err, size_t errlen)
 round:
 	ret = ps->nfs ? round_nfs(ps, text, &r, err, errlen) : round_dir(ps, text, &r, err, errlen);
 out:
+	if (ret && text) {
+		/* Not published: the next round (retried soon) tries again. */
+		pthread_mutex_lock(&ps->copy_lock);
+		ps->dirty = true;
+		pthread_mutex_unlock(&ps->copy_lock);
+	}
 	round_finish(ps, &r, ret, err);
-	pthread_mutex_unlock(&ps->round_lock);
 	free(text);
 	json_decref(doc);
 	hostnet_list_fini(&local);
+	return ret;
+}
+
+static int do_round(struct peer_sync *ps, bool publish, char *err, size_t errlen)
+{
+	int ret;
+
+	pthread_mutex_lock(&ps->round_lock);
+	ret = do_round_locked(ps, publish, err, errlen);
+	pthread_mutex_unlock(&ps->round_lock);
 	return ret;
 }
 
@@ -504,20 +485,36 @@ out:
 static void *sync_main(void *arg)
 {
 	struct peer_sync *ps = arg;
+	unsigned long retry_ms = PEER_RETRY_FIRST_MS;
 	char err[512];
 	struct timespec until;
+	long long wait_ms;
 
 	pthread_mutex_lock(&ps->copy_lock);
 	while (!ps->stopping) {
+		/*
+		 * A failed round (the place unreachable at start, say) is retried soon, with
+		 * a doubling backoff, not a whole PUBLISH_INTERVAL later; a change to publish
+		 * (dirty) wakes us at once.
+		 */
+		wait_ms = ps->failed ? (long long)retry_ms : (long long)ps->interval_s * 1000;
+		retry_ms = ps->failed ? retry_ms * 2 : PEER_RETRY_FIRST_MS;
+		if (retry_ms > ps->retry_max_ms)
+			retry_ms = ps->retry_max_ms;
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += (time_t)ps->interval_s;
-		while (!ps->stopping &&
+		until.tv_sec += (time_t)(wait_ms / 1000);
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		while (!ps->stopping && !ps->dirty &&
 		       pthread_cond_timedwait(&ps->wake, &ps->copy_lock, &until) != ETIMEDOUT)
 			;
 		if (ps->stopping)
 			break;
 		pthread_mutex_unlock(&ps->copy_lock);
-		do_round(ps, err, sizeof(err));
+		do_round(ps, true, err, sizeof(err));
 		pthread_mutex_lock(&ps->copy_lock);
 	}
 	pthread_mutex_unlock(&ps->copy_lock);
@@ -538,6 +535,7 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 				  void *arg, char *err, size_t errlen)
 {
 	struct peer_sync *ps = NULL;
+	struct location loc;
 	pthread_condattr_t ca;
 	char rerr[512];
 
@@ -545,6 +543,8 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 		snprintf(err, errlen, "SHARED_NETWORKS is empty");
 		return NULL;
 	}
+	if (location_parse(cfg->location, &loc, err, errlen) < 0)
+		return NULL;
 	if (!peers_node_name_valid(cfg->node)) {
 		snprintf(err, errlen,
 			 "NODE_NAME=%s: expected 1-63 characters of A-Z a-z 0-9 _ . - (not "
@@ -552,8 +552,6 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 			 cfg->node ? cfg->node : "");
 		return NULL;
 	}
-	if (peer_sync_location_check(cfg->location, err, errlen) < 0)
-		return NULL;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps) {
 		snprintf(err, errlen, "out of memory");
@@ -562,28 +560,35 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 	snprintf(ps->location, sizeof(ps->location), "%s", cfg->location);
 	snprintf(ps->node, sizeof(ps->node), "%s", cfg->node);
 	ps->interval_s = cfg->interval_s ? cfg->interval_s : 1;
+	ps->retry_max_ms = ps->interval_s * 1000 < PEER_RETRY_MAX_MS ? ps->interval_s * 1000
+								      : PEER_RETRY_MAX_MS;
 	ps->stale_after_s = cfg->stale_after_s;
 	ps->collect = collect;
 	ps->collect_arg = arg;
 	ps->read_only = cfg->read_only;
 	instance_new(ps->instance, sizeof(ps->instance));
-	ps->nfs = strncmp(cfg->location, "nfs://", 6) == 0;
-	if (ps->nfs) {
-		parse_nfs_url(cfg->location, &ps->target, err, errlen);
-		ps->target.timeout_s = cfg->timeout_s ? (unsigned int)cfg->timeout_s : 5;
-	} else {
-		snprintf(ps->dir, sizeof(ps->dir), "%s", cfg->location);
-	}
+	ps->nfs = loc.nfs;
+	ps->target = loc.target;
+	ps->target.timeout_s = cfg->timeout_s ? (unsigned int)cfg->timeout_s : 5;
+	snprintf(ps->dir, sizeof(ps->dir), "%s", loc.dir);
 	pthread_mutex_init(&ps->round_lock, NULL);
 	pthread_mutex_init(&ps->copy_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&ps->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	/* A failed first round is logged and is not fatal: the place may come back later. */
-	do_round(ps, rerr, sizeof(rerr));
-	if (ps->read_only)
-		return ps; /* one round, no thread: the CLI */
+	if (ps->read_only) {
+		/* One round, no thread: the CLI. A failure is logged; the copy stays empty. */
+		do_round(ps, false, rerr, sizeof(rerr));
+		return ps;
+	}
+	/*
+	 * The first round runs on the thread (dirty), so that the caller can bound how long
+	 * it waits for it (peer_sync_wait_first) before serving: Docker gives a plugin about
+	 * 9.5 s to create its socket, less than a connect to a silent server plus
+	 * NFS_TIMEOUT=25. A failed first round is retried with a short backoff.
+	 */
+	ps->dirty = true;
 	if (pthread_create(&ps->thread, NULL, sync_main, ps) != 0) {
 		snprintf(err, errlen, "cannot start the shared-networks thread");
 		peer_sync_stop(ps);
@@ -646,7 +651,73 @@ int peer_sync_refresh(struct peer_sync *ps, char *err, size_t errlen)
 {
 	if (!ps)
 		return 0;
-	return do_round(ps, err, errlen);
+	return do_round(ps, true, err, errlen);
+}
+
+bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms)
+{
+	struct timespec until;
+	bool done;
+
+	if (!ps)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += max_ms / 1000;
+	until.tv_nsec += (long)(max_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	/* round_lock is held by the first round; taking it means that round has ended. */
+	while (pthread_mutex_timedlock(&ps->round_lock, &until) == 0) {
+		pthread_mutex_lock(&ps->copy_lock);
+		done = ps->last_end_ms != 0;
+		pthread_mutex_unlock(&ps->copy_lock);
+		pthread_mutex_unlock(&ps->round_lock);
+		if (done)
+			return true;
+		/* The thread has not taken the lock yet: let it. */
+		sched_yield();
+	}
+	return false;
+}
+
+int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
+{
+	long long asked = now_ms(), last_ok, last_end;
+	char err[512];
+	int ret = 0;
+
+	if (!ps)
+		return 0;
+	pthread_mutex_lock(&ps->copy_lock);
+	last_ok = ps->last_ok_ms;
+	pthread_mutex_unlock(&ps->copy_lock);
+	if (last_ok && asked - last_ok <= (long long)max_age_ms)
+		return 0;
+	pthread_mutex_lock(&ps->round_lock);
+	/*
+	 * Concurrent requests share one read: whoever held round_lock before us ran a round
+	 * that ended after we asked, successful or not (a failure is not retried here, so
+	 * a dead place costs one NFS_TIMEOUT, not one per waiting request).
+	 */
+	pthread_mutex_lock(&ps->copy_lock);
+	last_end = ps->last_end_ms;
+	pthread_mutex_unlock(&ps->copy_lock);
+	if (last_end < asked)
+		ret = do_round_locked(ps, false, err, sizeof(err));
+	pthread_mutex_unlock(&ps->round_lock);
+	return ret;
+}
+
+void peer_sync_poke(struct peer_sync *ps)
+{
+	if (!ps)
+		return;
+	pthread_mutex_lock(&ps->copy_lock);
+	ps->dirty = true;
+	pthread_cond_broadcast(&ps->wake);
+	pthread_mutex_unlock(&ps->copy_lock);
 }
 
 void peer_sync_describe(struct peer_sync *ps, char *buf, size_t len)

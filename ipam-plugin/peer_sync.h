@@ -2,8 +2,10 @@
 /*
  * peer_sync: publishes this node's host networks to a shared place and keeps a copy of
  * every other node's, so the plugin that chooses a pool (the swarm leader's) avoids the
- * networks of all nodes. One background thread; decisions read the copy and never wait
- * for the shared place.
+ * networks of all nodes. One background thread publishes every interval (at once after a
+ * change, and with a short backoff after a failure); a global-space decision refreshes
+ * the copy first when it is older than about a second (peer_sync_freshen), so it never
+ * decides from a copy older than the operator's last step on another node.
  *
  * The shared place (setting SHARED_NETWORKS) is either
  *   nfs://SERVER/EXPORT[?nfsport=N&mountport=N]   spoken to through libnfs, like the
@@ -41,15 +43,9 @@ struct peer_sync_config {
 struct peer_sync;
 
 /*
- * Validate a location: "" (off), an nfs:// URL or an absolute directory. Returns 0 or
- * -EINVAL with a message naming the value and the accepted forms.
- */
-int peer_sync_location_check(const char *location, char *err, size_t errlen);
-
-/*
- * Start the thread. The first round runs before this returns (bounded by the NFS timeout)
- * so the first decision already knows the peers. collect is called from the thread (never
- * when read_only: then there is only that first round).
+ * Start the thread, which runs the first round at once (see peer_sync_wait_first).
+ * collect is called from the thread, and from peer_sync_refresh; with read_only there
+ * is no thread and one read-only round runs before this returns (the CLI).
  * Returns the new instance (free with peer_sync_stop) or NULL with a message.
  */
 struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_collect_fn collect,
@@ -70,6 +66,24 @@ int peer_sync_snapshot(struct peer_sync *ps, struct hostnet_list *out);
 
 /* Run one round now (publish + read) and wait for it. Returns 0 or -errno (message). */
 int peer_sync_refresh(struct peer_sync *ps, char *err, size_t errlen);
+
+/*
+ * Wait up to max_ms for the first round (started by peer_sync_start) to end, whatever
+ * its outcome. Returns whether it ended. NULL ps: true.
+ */
+bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms);
+
+/*
+ * Make the copy at most max_age_ms old: when it is older, read the shared place now
+ * (without publishing unless a change is pending). Concurrent callers share one read; a
+ * read that fails is not repeated for callers that waited for it, and the last copy
+ * stays (the failure is logged once per change of state). Bounded by NFS_TIMEOUT.
+ * Returns 0 or -errno. NULL ps: 0.
+ */
+int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms);
+
+/* Our networks or pools changed: publish soon (wakes the thread). NULL-safe. */
+void peer_sync_poke(struct peer_sync *ps);
 
 /* One-line state for logs and the CLI: "shared networks nfs://...: 2 peers (n2, n3), ..." */
 void peer_sync_describe(struct peer_sync *ps, char *buf, size_t len);

@@ -31,6 +31,8 @@ static json_t *encode_one(const struct hostnet *h)
 	json_t *o;
 
 	cidr_format(&h->net, net, sizeof(net));
+	if (h->kind == HOSTNET_POOL)
+		return json_pack("{s:s,s:s}", "kind", "pool", "net", net);
 	if (h->kind == HOSTNET_NAMESERVER)
 		return json_pack("{s:s,s:s,s:s}", "kind", "nameserver", "net", net, "addr",
 				 cidr_format_addr(&h->addr, addr, sizeof(addr)));
@@ -84,7 +86,15 @@ static int decode_one(json_t *o, struct hostnet *h)
 		return -EINVAL;
 	h->net = cidr_network(&h->net);
 	snprintf(h->dev, sizeof(h->dev), "%s", dev);
-	if (strcmp(kind, "interface") == 0) {
+	/* The name goes into log lines and error texts: printable ASCII only. */
+	for (char *c = h->dev; *c; c++) {
+		if (*c <= ' ' || *c > '~')
+			*c = '?';
+	}
+	if (strcmp(kind, "pool") == 0) {
+		h->kind = HOSTNET_POOL;
+		h->dev[0] = '\0';
+	} else if (strcmp(kind, "interface") == 0) {
 		h->kind = HOSTNET_ADDR;
 		if (!addr ||
 		    cidr_parse(addr, CIDR_PARSE_ALLOW_BARE, &h->addr, err, sizeof(err)) < 0)
@@ -135,6 +145,10 @@ int peers_decode(json_t *doc, const char *expect_node, struct hostnet_list *out,
 	json_array_foreach(nets, i, o) {
 		struct hostnet h;
 
+		if (i >= PEERS_MAX_ENTRIES) {
+			*skipped += json_array_size(nets) - i;
+			break;
+		}
 		if (decode_one(o, &h) < 0 || hostnet_ignored(&h.net)) {
 			(*skipped)++;
 			continue;

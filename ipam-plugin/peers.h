@@ -9,7 +9,10 @@
  *    "networks":[{"kind":"interface","net":"10.0.0.0/24","addr":"10.0.0.5/24","dev":"eth1"},
  *                {"kind":"route","net":"10.0.1.0/24","via":"198.18.0.9","dev":"vpn0",
  *                 "table":254},
- *                {"kind":"nameserver","net":"10.0.9.53/32","addr":"10.0.9.53"}]}
+ *                {"kind":"nameserver","net":"10.0.9.53/32","addr":"10.0.9.53"},
+ *                {"kind":"pool","net":"10.128.3.0/24"}]}
+ * ("pool": a global-space (swarm) pool this node's plugin holds, so a leader that never
+ * saw the network, a new one after a leader change, still avoids it.)
  * peer_sync adds "instance" (random per plugin process) to tell its own document from one
  * a namesake wrote; readers ignore keys they do not know.
  * Staleness is judged on the store's own clock (file modification times) so skewed node
@@ -27,6 +30,9 @@
 #include "hostnet.h"
 
 #define PEERS_FORMAT 1
+/* A document is input from any node (or anyone who can write the shared place): at most
+ * this many entries are read from one. */
+#define PEERS_MAX_ENTRIES 4096
 
 /* Node names: 1-63 of [A-Za-z0-9_.-], not starting with '.'; they become file names. */
 bool peers_node_name_valid(const char *name);

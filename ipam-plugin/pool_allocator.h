@@ -65,6 +65,7 @@ struct pa_pool {
 	bool has_range;
 	bool chosen;	  /* picked by pa_choose (not requested with an explicit Pool) */
 	cidr_u128 cursor; /* offset where the next serial search starts */
+	unsigned long claimed; /* the caller's session that last requested it (not saved) */
 	struct pa_addrset set;
 };
 

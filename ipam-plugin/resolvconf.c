@@ -37,3 +37,26 @@ int resolvconf_parse(const char *text, struct hostnet_list *out)
 	}
 	return count;
 }
+
+bool resolvconf_is_resolved_stub(const char *text)
+{
+	int servers = 0;
+	bool stub = false;
+
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char buf[128], addr[64];
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			if (sscanf(buf, " nameserver %63s", addr) == 1) {
+				servers++;
+				stub = strcmp(addr, "127.0.0.53") == 0;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return servers == 1 && stub;
+}

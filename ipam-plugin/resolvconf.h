@@ -8,9 +8,13 @@
 #ifndef IPAM_RESOLVCONF_H
 #define IPAM_RESOLVCONF_H
 
+#include <stdbool.h>
+
 #include "hostnet.h"
 
 #define RESOLVCONF_PATH "/etc/resolv.conf"
+/* systemd-resolved's list of the upstream servers, as on the host. */
+#define RESOLVCONF_RESOLVED_PATH "/run/systemd/resolve/resolv.conf"
 
 /*
  * Append one HOSTNET_NAMESERVER entry (a /32 or /128) per "nameserver ADDR" line of text
@@ -18,5 +22,12 @@
  * skipped. Returns the number appended or -ENOMEM.
  */
 int resolvconf_parse(const char *text, struct hostnet_list *out);
+
+/*
+ * Is text a systemd-resolved stub file, whose only nameserver is 127.0.0.53? Docker then
+ * reads the upstream servers from RESOLVCONF_RESOLVED_PATH instead (moby
+ * libnetwork/resolvconf Path()), and so do we.
+ */
+bool resolvconf_is_resolved_stub(const char *text);
 
 #endif

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "peer_sync.h"
+#include "location.h"
 #include "peers.h"
 #include "settings.h"
 
@@ -176,8 +176,12 @@ static int parse_peer_settings(char *const *envp, struct settings *out, char *er
 			 sizeof(out->shared_networks) - 1);
 		return -EINVAL;
 	}
-	if (peer_sync_location_check(v, err, errlen) < 0)
-		return -EINVAL;
+	{
+		struct location loc;
+
+		if (location_parse(v, &loc, err, errlen) < 0)
+			return -EINVAL;
+	}
 	snprintf(out->shared_networks, sizeof(out->shared_networks), "%s", v);
 	v = env_or(envp, "NODE_NAME", "");
 	if (*v && !peers_node_name_valid(v)) {
@@ -210,9 +214,14 @@ int settings_parse(char *const *envp, struct settings *out, char *err, size_t er
 	if (settings_parse_ranges("POOLS", env_or(envp, "POOLS", SETTINGS_DEFAULT_POOLS), AF_INET,
 				  out->pools, SETTINGS_MAX_RANGES, &out->npools, err, errlen) < 0)
 		return -EINVAL;
-	if (settings_parse_ranges("POOLS6", env_or(envp, "POOLS6", SETTINGS_DEFAULT_POOLS6),
-				  AF_INET6, out->pools6, SETTINGS_MAX_RANGES, &out->npools6, err,
-				  errlen) < 0)
+	v = env_or(envp, "POOLS6", SETTINGS_DEFAULT_POOLS6);
+	if (strcasecmp(v, "auto") == 0)
+		out->pools6_auto = true;
+	else if (settings_parse_ranges("POOLS6", v, AF_INET6, out->pools6, SETTINGS_MAX_RANGES,
+				       &out->npools6, err, errlen) < 0)
+		return -EINVAL;
+	if (settings_parse_routes(env_or(envp, "ROUTES", SETTINGS_DEFAULT_ROUTES), &out->routes,
+				  err, errlen) < 0)
 		return -EINVAL;
 	if (settings_parse_cidrs("EXCLUDE", env_or(envp, "EXCLUDE", ""), out->exclude,
 				 SETTINGS_MAX_EXCLUDE, &out->nexclude, err, errlen) < 0)
@@ -229,6 +238,80 @@ int settings_parse(char *const *envp, struct settings *out, char *err, size_t er
 	}
 	snprintf(out->state_dir, sizeof(out->state_dir), "%s", v);
 	return parse_peer_settings(envp, out, err, errlen);
+}
+
+#define ROUTES_FORMS                                                                               \
+	"expected all (every route counts), onlink (only routes without a gateway) or /N[,/M] "   \
+	"(only routes at least as specific as /N for IPv4 and /M for IPv6; default " \
+	SETTINGS_DEFAULT_ROUTES ")"
+
+int settings_parse_routes(const char *text, struct hostnet_route_policy *out, char *err,
+			  size_t errlen)
+{
+	unsigned long v4, v6 = HOSTNET_DEFAULT_MIN6;
+	char buf[64], *comma;
+
+	memset(out, 0, sizeof(*out));
+	if (strcasecmp(text, "all") == 0) {
+		out->mode = HOSTNET_ROUTES_ALL;
+		return 0;
+	}
+	if (strcasecmp(text, "onlink") == 0) {
+		out->mode = HOSTNET_ROUTES_ONLINK;
+		return 0;
+	}
+	if (text[0] != '/' || strlen(text) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", text + 1);
+	comma = strchr(buf, ',');
+	if (comma) {
+		*comma++ = '\0';
+		if (*comma++ != '/' ||
+		    config_parse_uint("ROUTES (IPv6)", comma, 1, 128, &v6, err, errlen) < 0)
+			goto bad;
+	}
+	if (config_parse_uint("ROUTES (IPv4)", buf, 1, 32, &v4, err, errlen) < 0)
+		goto bad;
+	out->mode = HOSTNET_ROUTES_MIN;
+	out->min4 = (unsigned int)v4;
+	out->min6 = (unsigned int)v6;
+	return 0;
+bad:
+	snprintf(err, errlen, "ROUTES=%s: " ROUTES_FORMS, text);
+	return -EINVAL;
+}
+
+char *settings_format_routes(const struct hostnet_route_policy *p, char *buf, size_t len)
+{
+	if (p->mode == HOSTNET_ROUTES_ALL)
+		snprintf(buf, len, "all");
+	else if (p->mode == HOSTNET_ROUTES_ONLINK)
+		snprintf(buf, len, "onlink");
+	else
+		snprintf(buf, len, "/%u,/%u", p->min4, p->min6);
+	return buf;
+}
+
+struct cidr settings_ula_from_random(const unsigned char rnd[5])
+{
+	struct cidr c;
+	char text[CIDR_STRLEN], err[128];
+
+	snprintf(text, sizeof(text), "fd%02x:%02x%02x:%02x%02x::/48", rnd[0], rnd[1], rnd[2],
+		 rnd[3], rnd[4]);
+	cidr_parse(text, CIDR_PARSE_STRICT, &c, err, sizeof(err));
+	return c;
+}
+
+int settings_set_ula(struct settings *s, const struct cidr *ula)
+{
+	if (ula->family != AF_INET6 || ula->prefix != 48 ||
+	    (cidr_to_u128(ula) >> 120) != 0xfd)
+		return -EINVAL;
+	s->pools6[0].net = *ula;
+	s->pools6[0].size = 64;
+	s->npools6 = 1;
+	return 0;
 }
 
 int settings_default_node(struct settings *s, const char *hostname, char *err, size_t errlen)
@@ -263,11 +346,20 @@ char *settings_format(const struct settings *s, char *buf, size_t len)
 	char c[CIDR_STRLEN];
 	size_t used = 0;
 
+	char routes[32];
+
 	used += (size_t)snprintf(buf + used, len - used, "POOLS=");
 	used = put_ranges(buf, len, used, s->pools, s->npools);
 	if (used < len)
-		used += (size_t)snprintf(buf + used, len - used, " POOLS6=");
-	used = put_ranges(buf, len, used, s->pools6, s->npools6);
+		used += (size_t)snprintf(buf + used, len - used, " POOLS6=%s",
+					 s->pools6_auto ? "auto:" : "");
+	if (s->pools6_auto && !s->npools6 && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "(not chosen yet)");
+	else
+		used = put_ranges(buf, len, used, s->pools6, s->npools6);
+	if (used < len)
+		used += (size_t)snprintf(buf + used, len - used, " ROUTES=%s",
+					 settings_format_routes(&s->routes, routes, sizeof(routes)));
 	if (used < len)
 		used += (size_t)snprintf(buf + used, len - used, " EXCLUDE=");
 	for (size_t i = 0; i < s->nexclude && used < len; i++)

@@ -3,9 +3,14 @@
  * settings: the plugin's settings, read once at start from an envp-style array (the
  * managed plugin's env in config.json, settable with `docker plugin set`). Pure.
  *
- *   POOLS      IPv4 candidate ranges, comma-separated CIDR[:SIZE]   default 10.0.0.0/8:24
- *   POOLS6     IPv6 candidate ranges, same form                     default fd00::/8:64
- *              ("none" disables a family)
+ *   POOLS      IPv4 candidate ranges, comma-separated CIDR[:SIZE]   default 10.128.0.0/9:24
+ *              (the top half of 10/8: Docker's own default pools hand out 10.0.0.0/8
+ *              from the bottom in swarm, 172.17-31/16 and 192.168/16 locally)
+ *   POOLS6     IPv6 candidate ranges, same form                     default auto
+ *              ("none" disables a family; "auto" is a random ULA /48 in /64s, RFC 4193,
+ *              chosen once per node and kept in the state directory)
+ *   ROUTES     which host routes count as taken: all, onlink or /N[,/M] (only routes at
+ *              least as specific as /N for IPv4, /M for IPv6)   default /8,/16
  *   EXCLUDE    comma-separated CIDRs never handed out               default empty
  *   LOG_LEVEL  error|warn|info|debug                                default info
  *   STATE_DIR  directory holding the pool state                     default /state
@@ -24,6 +29,7 @@
 #ifndef IPAM_SETTINGS_H
 #define IPAM_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hostnet.h"
@@ -34,8 +40,9 @@
 #define SETTINGS_MAX_EXCLUDE 256
 #define SETTINGS_PATH_LEN 1024
 
-#define SETTINGS_DEFAULT_POOLS "10.0.0.0/8:24"
-#define SETTINGS_DEFAULT_POOLS6 "fd00::/8:64"
+#define SETTINGS_DEFAULT_POOLS "10.128.0.0/9:24"
+#define SETTINGS_DEFAULT_POOLS6 "auto"
+#define SETTINGS_DEFAULT_ROUTES "/8,/16"
 #define SETTINGS_DEFAULT_STATE_DIR "/state"
 #define SETTINGS_DEFAULT_PUBLISH_INTERVAL 30
 #define SETTINGS_DEFAULT_PEER_STALE_AFTER 300
@@ -46,6 +53,8 @@ struct settings {
 	size_t npools;
 	struct pa_range pools6[SETTINGS_MAX_RANGES];
 	size_t npools6;
+	bool pools6_auto; /* POOLS6=auto: pools6 is empty until settings_set_ula() */
+	struct hostnet_route_policy routes;
 	struct cidr exclude[SETTINGS_MAX_EXCLUDE];
 	size_t nexclude;
 	enum log_level log_level;
@@ -63,6 +72,27 @@ struct settings {
  * leaves node_name empty: see settings_default_node.
  */
 int settings_parse(char *const *envp, struct settings *out, char *err, size_t errlen);
+
+/*
+ * Parse ROUTES ("all", "onlink", "/N" or "/N,/M") into out. Returns 0 or -EINVAL naming
+ * the accepted forms.
+ */
+int settings_parse_routes(const char *text, struct hostnet_route_policy *out, char *err,
+			  size_t errlen);
+
+/* ROUTES as text ("all", "onlink", "/8,/16"). Returns buf. */
+char *settings_format_routes(const struct hostnet_route_policy *p, char *buf, size_t len);
+
+/*
+ * POOLS6=auto: the random ULA prefix becomes the only IPv6 range, carved in /64s.
+ * ula must be an IPv6 /48 inside fd00::/8. Returns 0 or -EINVAL.
+ */
+int settings_set_ula(struct settings *s, const struct cidr *ula);
+
+/*
+ * A ULA /48 (RFC 4193 section 3.2: fd00::/8 plus 40 random bits) from five random bytes.
+ */
+struct cidr settings_ula_from_random(const unsigned char rnd[5]);
 
 /*
  * NODE_NAME's default: when s->node_name is empty, take hostname (the caller's

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
 #include "jsonutil.h"
+#include "settings.h"
 #include "state.h"
 
 static const char *const space_key[PA_NSPACES] = {"local", "global"};
@@ -318,5 +320,54 @@ int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen
 	ret = count;
 out:
 	closedir(d);
+	return ret;
+}
+
+int state_ula(const char *dir, struct cidr *out, bool *created, char *err, size_t errlen)
+{
+	char path[PATH_MAX], text[CIDR_STRLEN], msg[256];
+	unsigned char rnd[5];
+	const char *ula = NULL;
+	json_t *j = NULL;
+	int ret;
+
+	*created = false;
+	snprintf(path, sizeof(path), "%s/ula.json", dir);
+	ret = jsonutil_load(path, &j, msg, sizeof(msg));
+	if (ret == 0) {
+		if (json_unpack(j, "{s:s}", "ula", &ula) < 0 ||
+		    cidr_parse(ula, CIDR_PARSE_STRICT, out, msg, sizeof(msg)) < 0 ||
+		    out->family != AF_INET6 || out->prefix != 48 ||
+		    (cidr_to_u128(out) >> 120) != 0xfd) {
+			snprintf(err, errlen,
+				 "%s: expected {\"ula\":\"fdXX:XXXX:XXXX::/48\"}; fix or remove "
+				 "the file (a new random prefix is then chosen)",
+				 path);
+			ret = -EINVAL;
+		}
+		goto out;
+	}
+	if (ret != -ENOENT) {
+		snprintf(err, errlen, "%s", msg);
+		goto out;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		ret = -errno;
+		snprintf(err, errlen, "no random bytes for the ULA prefix");
+		goto out;
+	}
+	*out = settings_ula_from_random(rnd);
+	j = json_pack("{s:i, s:s}", "version", STATE_VERSION, "ula",
+		      cidr_format(out, text, sizeof(text)));
+	ret = atomic_file_mkdirs(dir, 0700);
+	if (!ret)
+		ret = j ? jsonutil_save(path, j) : -ENOMEM;
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot save %s: %s", path, strerrordesc_np(-ret));
+		goto out;
+	}
+	*created = true;
+out:
+	json_decref(j);
 	return ret;
 }

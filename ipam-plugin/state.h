@@ -15,6 +15,7 @@
 #ifndef IPAM_STATE_H
 #define IPAM_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -46,5 +47,13 @@ int state_delete_pool(const char *dir, const struct pa_pool *p, char *err, size_
  * number of pools loaded, or -errno with a message naming the file.
  */
 int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen);
+
+/*
+ * The node's random ULA /48 for POOLS6=auto, from dir/ula.json; when the file is missing
+ * a new prefix is drawn (getrandom) and saved atomically first (*created = true), so it
+ * is chosen once per node and kept across restarts and upgrades. Returns 0 or -errno
+ * with a message (a file that does not hold a ULA /48 is an error, never replaced).
+ */
+int state_ula(const char *dir, struct cidr *out, bool *created, char *err, size_t errlen);
 
 #endif

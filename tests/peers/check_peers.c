@@ -19,8 +19,11 @@
 #include <check.h>
 
 #include "ipam_api.h"
+#include "location.h"
 #include "peer_sync.h"
 #include "peers.h"
+#include "pools.h"
+#include "resolvconf.h"
 #include "settings.h"
 #include "testlib.h"
 
@@ -176,8 +179,10 @@ START_TEST(test_sync_directory)
 	c2.node = "n2";
 	p1 = peer_sync_start(&c1, collect_fixed, &h1, err, sizeof(err));
 	ck_assert_msg(p1, "%s", err);
+	ck_assert(peer_sync_wait_first(p1, 5000));
 	p2 = peer_sync_start(&c2, collect_fixed, &h2, err, sizeof(err));
 	ck_assert_msg(p2, "%s", err);
+	ck_assert(peer_sync_wait_first(p2, 5000));
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	ck_assert_int_eq(peer_sync_snapshot(p1, &seen), 1);
 	ck_assert_str_eq(seen.v[0].node, "n2");
@@ -260,11 +265,13 @@ START_TEST(test_sync_duplicate_name)
 
 	p1 = peer_sync_start(&c, collect_fixed, &h1, err, sizeof(err));
 	ck_assert_msg(p1, "%s", err);
+	ck_assert(peer_sync_wait_first(p1, 5000));
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	peer_sync_describe(p1, desc, sizeof(desc));
 	ck_assert_msg(!strstr(desc, "ANOTHER PLUGIN"), "%s", desc);
 	p2 = peer_sync_start(&c, collect_fixed, &h2, err, sizeof(err));
 	ck_assert_msg(p2, "%s", err);
+	ck_assert(peer_sync_wait_first(p2, 5000));
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	peer_sync_describe(p1, desc, sizeof(desc));
 	ck_assert_msg(strstr(desc, "ANOTHER PLUGIN PUBLISHES AS THIS NODE"), "%s", desc);
@@ -309,22 +316,29 @@ END_TEST
 
 START_TEST(test_location_check)
 {
+	struct location l;
 	char err[512];
 
-	ck_assert_int_eq(peer_sync_location_check("", err, sizeof(err)), 0);
-	ck_assert_int_eq(peer_sync_location_check("/srv/shared", err, sizeof(err)), 0);
-	ck_assert_int_eq(
-		peer_sync_location_check("nfs://10.0.0.5/export?nfsport=2049&mountport=20048", err,
-					 sizeof(err)),
-		0);
-	ck_assert_int_eq(peer_sync_location_check("nfs://10.0.0.5/export", err, sizeof(err)), 0);
-	ck_assert_int_eq(peer_sync_location_check("relative/dir", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(location_parse("", &l, err, sizeof(err)), 0);
+	ck_assert(location_is_off(&l));
+	ck_assert_int_eq(location_parse("/srv/shared", &l, err, sizeof(err)), 0);
+	ck_assert(!l.nfs);
+	ck_assert_str_eq(l.dir, "/srv/shared");
+	ck_assert_int_eq(location_parse("nfs://10.0.0.5/export?nfsport=2049&mountport=20048", &l,
+					err, sizeof(err)),
+			 0);
+	ck_assert(l.nfs);
+	ck_assert_str_eq(l.target.server, "10.0.0.5");
+	ck_assert_str_eq(l.target.export, "/export");
+	ck_assert_uint_eq(l.target.nfs_port, 2049);
+	ck_assert_uint_eq(l.target.mount_port, 20048);
+	ck_assert_int_eq(location_parse("nfs://10.0.0.5/export", &l, err, sizeof(err)), 0);
+	ck_assert_int_eq(location_parse("relative/dir", &l, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "SHARED_NETWORKS=relative/dir"));
-	ck_assert_int_eq(peer_sync_location_check("nfs://host", err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(peer_sync_location_check("nfs://h/e?nfsport=0", err, sizeof(err)),
-			 -EINVAL);
-	ck_assert_int_eq(peer_sync_location_check("nfs://h/e?color=red", err, sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(location_parse("nfs://host", &l, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(location_parse("nfs://h/e?nfsport=0", &l, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(location_parse("nfs://h/e?nfsport=", &l, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(location_parse("nfs://h/e?color=red", &l, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 
@@ -334,9 +348,11 @@ END_TEST
  */
 static struct hostnet_list fake_hosts;
 
-static int hostnets_fake(void *arg, struct hostnet_list *out, char *err, size_t errlen)
+static int hostnets_fake(void *arg, bool global, struct hostnet_list *out, char *err,
+			 size_t errlen)
 {
 	(void)arg;
+	(void)global;
 	(void)err;
 	(void)errlen;
 	for (size_t i = 0; i < fake_hosts.n; i++) {
@@ -355,6 +371,35 @@ static void add_fake(enum hostnet_kind kind, const char *net, const char *addr, 
 	ck_assert_int_eq(hostnet_list_add(&fake_hosts, &h), 0);
 }
 
+/* The handlers over a pools instance, as the plugin's main.c assembles them. */
+struct ipam {
+	struct pools pools;
+	struct ipam_api api;
+};
+
+static int ipam_init(struct ipam *ip, const struct settings *cfg, pools_hostnets_fn fn)
+{
+	char err[256];
+	int ret = pools_init(&ip->pools, cfg, NULL, err, sizeof(err));
+
+	ip->pools.hostnets = fn;
+	ip->api = (struct ipam_api){.pools = &ip->pools};
+	return ret;
+}
+
+static void ipam_fini(struct ipam *ip)
+{
+	pools_fini(&ip->pools);
+}
+
+static void call(struct ipam *ip, const char *path)
+{
+	for (size_t i = 0; i < ipam_nroutes; i++) {
+		if (strcmp(ipam_routes[i].path, path) == 0)
+			json_decref(ipam_routes[i].handler(&ip->api, NULL));
+	}
+}
+
 /* RequestPool through the handler; returns the Pool or the Err text (static buffer). */
 static const char *request_pool(struct ipam *ip, const char *space, const char *pool, bool *ok)
 {
@@ -365,7 +410,7 @@ static const char *request_pool(struct ipam *ip, const char *space, const char *
 
 	for (size_t i = 0; i < ipam_nroutes; i++) {
 		if (strcmp(ipam_routes[i].path, "/IpamDriver.RequestPool") == 0)
-			reply = ipam_routes[i].handler(ip, req);
+			reply = ipam_routes[i].handler(&ip->api, req);
 	}
 	ck_assert_ptr_nonnull(reply);
 	*ok = json_object_get(reply, "Err") == NULL;
@@ -400,44 +445,176 @@ START_TEST(test_decisions)
 	char err[512];
 
 	ck_assert_int_eq(settings_parse(env, &cfg, err, sizeof(err)), 0);
-	ck_assert_int_eq(ipam_init(&ip, &cfg, NULL, hostnets_fake, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(ipam_init(&ip, &cfg, hostnets_fake), 0);
 	add_fake(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "eth0", "");
 	add_fake(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.1/24", "lan0", "n2");
 	add_fake(HOSTNET_NAMESERVER, "10.0.3.53/32", "10.0.3.53", "resolv.conf", "n3");
 	add_fake(HOSTNET_ROUTE, "10.0.8.0/24", NULL, "vpn0", "n3");
 
 	/* Global: another node's network is refused, naming the node. */
-	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.0.0/24",
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.0.0/24",
 		       "subnet 10.0.0.0/24 collides with interface lan0 10.0.0.1/24 on node n2; "
 		       "a free /24 is 10.0.2.0/24");
-	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.0.0/23",
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.0.0/23",
 		       "subnet 10.0.0.0/23 collides with route 10.0.1.0/24 dev eth0 table main on "
 		       "this host, interface lan0 10.0.0.1/24 on node n2; a free /23 is "
 		       "10.0.4.0/23");
-	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.3.0/24",
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.3.0/24",
 		       "nameserver 10.0.3.53 (resolv.conf) on node n3");
 	/* Global choices skip every node's networks. */
-	EXPECT_POOL(&ip, IPAM_GLOBAL_SPACE, "", "10.0.2.0/24");
-	EXPECT_POOL(&ip, IPAM_GLOBAL_SPACE, "", "10.0.4.0/24");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "", "10.0.2.0/24");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "", "10.0.4.0/24");
 	/* Local: this host's networks only (n2's LAN is not here). */
-	EXPECT_POOL(&ip, IPAM_LOCAL_SPACE, "10.0.0.0/24", "10.0.0.0/24");
-	EXPECT_POOL(&ip, IPAM_LOCAL_SPACE, "", "10.0.3.0/24");
-	EXPECT_REFUSED(&ip, IPAM_LOCAL_SPACE, "10.0.1.0/24",
+	EXPECT_POOL(&ip, POOLS_LOCAL_SPACE, "10.0.0.0/24", "10.0.0.0/24");
+	EXPECT_POOL(&ip, POOLS_LOCAL_SPACE, "", "10.0.3.0/24");
+	EXPECT_REFUSED(&ip, POOLS_LOCAL_SPACE, "10.0.1.0/24",
 		       "subnet 10.0.1.0/24 collides with route 10.0.1.0/24 dev eth0 table main on "
 		       "this host; a free /24 is 10.0.5.0/24");
 	/*
 	 * The restore rule: a global request for the subnet of this node's local copy is a
 	 * new leader restoring a swarm network from raft, accepted without host checks.
 	 */
-	EXPECT_POOL(&ip, IPAM_LOCAL_SPACE, "10.0.8.0/24", "10.0.8.0/24");
-	EXPECT_POOL(&ip, IPAM_GLOBAL_SPACE, "10.0.8.0/24", "10.0.8.0/24");
+	EXPECT_POOL(&ip, POOLS_LOCAL_SPACE, "10.0.8.0/24", "10.0.8.0/24");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "10.0.8.0/24", "10.0.8.0/24");
 	/* Without peers' entries the wording stays "on this host". */
 	fake_hosts.n = 1;
-	EXPECT_REFUSED(&ip, IPAM_GLOBAL_SPACE, "10.0.1.0/24",
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.1.0/24",
 		       "subnet 10.0.1.0/24 collides with route 10.0.1.0/24 dev eth0 table main on "
 		       "this host; a free /24 is 10.0.5.0/24");
 	ipam_fini(&ip);
 	hostnet_list_fini(&fake_hosts);
+}
+END_TEST
+
+/*
+ * The replay rule (pools.h): a held swarm subnet is granted once per allocator session
+ * (GetCapabilities starts one), and refused to a second network in the same session.
+ */
+START_TEST(test_replay_rule)
+{
+	char *env[] = {"POOLS=10.0.0.0/16:24", "POOLS6=none", NULL};
+	struct settings cfg;
+	struct ipam ip;
+	char err[512];
+
+	ck_assert_int_eq(settings_parse(env, &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(ipam_init(&ip, &cfg, hostnets_fake), 0);
+	call(&ip, "/IpamDriver.GetCapabilities");
+	/* ingress chose 10.0.0.0/24; a network created with that --subnet is refused. */
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "", "10.0.0.0/24");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.0.0/24",
+		       "subnet 10.0.0.0/24 is already used by another swarm network");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.0.0/24", "a free /24 is 10.0.1.0/24");
+	/* An explicit --subnet network: granted once, then refused to another network. */
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "10.0.7.0/24", "10.0.7.0/24");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.7.0/24", "already used");
+	/* A new allocator (leader change, restart) replays both: granted once each. */
+	call(&ip, "/IpamDriver.GetCapabilities");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "10.0.0.0/24", "10.0.0.0/24");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "10.0.7.0/24", "10.0.7.0/24");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.7.0/24", "already used");
+	/* A pool another node holds: avoided by choices, replayed once on request. */
+	add_fake(HOSTNET_POOL, "10.0.1.0/24", NULL, "", "n1");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "", "10.0.2.0/24");
+	EXPECT_POOL(&ip, POOLS_GLOBAL_SPACE, "10.0.1.0/24", "10.0.1.0/24");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.1.0/24", "already used");
+	/* ...but a subnet overlapping another node's pool (not equal) is refused. */
+	add_fake(HOSTNET_POOL, "10.0.4.0/24", NULL, "", "n1");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "10.0.4.0/23",
+		       "collides with swarm pool 10.0.4.0/24 on node n1");
+	/* Local space: node copies stay idempotent. */
+	EXPECT_POOL(&ip, POOLS_LOCAL_SPACE, "10.0.7.0/24", "10.0.7.0/24");
+	EXPECT_POOL(&ip, POOLS_LOCAL_SPACE, "10.0.7.0/24", "10.0.7.0/24");
+	ipam_fini(&ip);
+	hostnet_list_fini(&fake_hosts);
+}
+END_TEST
+
+/* ROUTES: which routes count. */
+START_TEST(test_route_policy)
+{
+	struct hostnet_route_policy p;
+	struct hostnet_list l = {0};
+	struct hostnet half = H(HOSTNET_ROUTE, "0.0.0.0/1", "10.8.0.1", "tun0");
+	struct hostnet vpn = H(HOSTNET_ROUTE, "10.1.0.0/16", "10.8.0.1", "tun0");
+	struct hostnet lan = H(HOSTNET_ROUTE, "192.168.1.0/24", NULL, "eth0");
+	struct hostnet wide = H(HOSTNET_ADDR, "0.0.0.0/1", "10.0.0.1/1", "eth1");
+	struct hostnet ns = H(HOSTNET_NAMESERVER, "10.0.9.53/32", "10.0.9.53", "resolv.conf");
+	char err[256], buf[32];
+
+	/* Default: routes broader than /8 (IPv4) do not count; /8 and longer do. */
+	ck_assert_int_eq(settings_parse_routes(SETTINGS_DEFAULT_ROUTES, &p, err, sizeof(err)), 0);
+	ck_assert(!hostnet_counts(&half, &p));
+	ck_assert(!hostnet_counts(&wide, &p));
+	ck_assert(hostnet_counts(&vpn, &p));
+	ck_assert(hostnet_counts(&lan, &p));
+	ck_assert(hostnet_counts(&ns, &p));
+	ck_assert_str_eq(settings_format_routes(&p, buf, sizeof(buf)), "/8,/16");
+	ck_assert_int_eq(settings_parse_routes("all", &p, err, sizeof(err)), 0);
+	ck_assert(hostnet_counts(&half, &p));
+	ck_assert_int_eq(settings_parse_routes("onlink", &p, err, sizeof(err)), 0);
+	ck_assert(!hostnet_counts(&half, &p));
+	ck_assert(!hostnet_counts(&vpn, &p));
+	ck_assert(hostnet_counts(&lan, &p));
+	ck_assert(hostnet_counts(&wide, &p));
+	ck_assert_int_eq(settings_parse_routes("/20", &p, err, sizeof(err)), 0);
+	ck_assert(!hostnet_counts(&vpn, &p));
+	ck_assert(hostnet_counts(&lan, &p));
+	ck_assert_uint_eq(p.min6, HOSTNET_DEFAULT_MIN6);
+	ck_assert_int_eq(settings_parse_routes("/20,/48", &p, err, sizeof(err)), 0);
+	ck_assert_uint_eq(p.min6, 48);
+	ck_assert_int_eq(settings_parse_routes("/33", &p, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "ROUTES=/33: expected all"));
+	ck_assert_int_eq(settings_parse_routes("some", &p, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(settings_parse_routes("/8,16", &p, err, sizeof(err)), -EINVAL);
+	/* The filter keeps the order of what counts. */
+	settings_parse_routes("/8", &p, err, sizeof(err));
+	hostnet_list_add(&l, &half);
+	hostnet_list_add(&l, &lan);
+	hostnet_list_add(&l, &wide);
+	hostnet_list_add(&l, &vpn);
+	ck_assert_uint_eq(hostnet_list_filter(&l, &p), 2);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert(cidr_equal(&l.v[0].net, &lan.net));
+	ck_assert(cidr_equal(&l.v[1].net, &vpn.net));
+	hostnet_list_fini(&l);
+}
+END_TEST
+
+/* A full-tunnel VPN host still gets a subnet by default; with ROUTES=all none, and why. */
+START_TEST(test_full_tunnel)
+{
+	char *env[] = {"POOLS=10.128.0.0/9:24", "POOLS6=none", "ROUTES=all", NULL};
+	struct settings cfg;
+	struct ipam ip;
+	char err[512];
+
+	ck_assert_int_eq(settings_parse(env, &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(ipam_init(&ip, &cfg, hostnets_fake), 0);
+	add_fake(HOSTNET_ROUTE, "0.0.0.0/1", "10.8.0.1", "tun0", "");
+	add_fake(HOSTNET_ROUTE, "128.0.0.0/1", "10.8.0.1", "tun0", "");
+	/* hostnets_fake does not filter (hostview does): emulate ROUTES=all. */
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "", "ROUTES=onlink");
+	EXPECT_REFUSED(&ip, POOLS_GLOBAL_SPACE, "", "10.128.0.0/24 would be free");
+	ipam_fini(&ip);
+	hostnet_list_fini(&fake_hosts);
+}
+END_TEST
+
+/* systemd-resolved's stub: Docker's rule (only nameserver 127.0.0.53). */
+START_TEST(test_resolved_stub)
+{
+	struct hostnet_list l = {0};
+
+	ck_assert(resolvconf_is_resolved_stub("# stub\nnameserver 127.0.0.53\noptions edns0\n"));
+	ck_assert(!resolvconf_is_resolved_stub("nameserver 127.0.0.53\nnameserver 10.0.0.2\n"));
+	ck_assert(!resolvconf_is_resolved_stub("nameserver 10.0.0.2\n"));
+	ck_assert(!resolvconf_is_resolved_stub(""));
+	ck_assert(!resolvconf_is_resolved_stub("nameserver 127.0.0.1\n"));
+	/* The stub itself is loopback and never counts. */
+	ck_assert_int_eq(resolvconf_parse("nameserver 127.0.0.53\n", &l), 0);
+	ck_assert_int_eq(resolvconf_parse("nameserver 10.128.0.53\n", &l), 1);
+	hostnet_list_fini(&l);
 }
 END_TEST
 
@@ -478,6 +655,10 @@ int main(void)
 	tcase_add_test(tc, test_location_check);
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_keep_own);
+	tcase_add_test(tc, test_replay_rule);
+	tcase_add_test(tc, test_route_policy);
+	tcase_add_test(tc, test_full_tunnel);
+	tcase_add_test(tc, test_resolved_stub);
 	suite_add_tcase(s, tc);
 	return tl_run_suite(s);
 }

@@ -78,12 +78,13 @@ static void setup_env(char *const env[])
 	plugin_start_env(&pl, env);
 }
 
+/* The settings of most tests (not the defaults: those changed with issue 7). */
+static char *test_env[] = {"POOLS=10.0.0.0/8:24", "POOLS6=fd00::/8:64", "EXCLUDE=",
+			   "LOG_LEVEL=debug", NULL};
+
 static void setup(void)
 {
-	char *env[] = {"POOLS=10.0.0.0/8:24", "POOLS6=fd00::/8:64", "EXCLUDE=", "LOG_LEVEL=debug",
-		       NULL};
-
-	setup_env(env);
+	setup_env(test_env);
 }
 
 static void teardown(void)
@@ -325,7 +326,14 @@ START_TEST(test_local_global)
 	/* A new local network never gets the copy's subnet. */
 	request_pool(LOCAL, "", NULL, p);
 	ck_assert_str_eq(p, "10.0.1.0/24");
-	/* New leader restoring from raft: explicit global requests of known values. */
+	/* Another network asking for that subnet is refused, naming the holder ... */
+	expect_err("/IpamDriver.RequestPool",
+		   "{\"AddressSpace\":\"" GLOBAL "\",\"Pool\":\"10.0.0.0/24\"}",
+		   "subnet 10.0.0.0/24 is already used by another swarm network (pool " GLOBAL
+		   "/10.0.0.0/24)");
+	/* ... but a new leader's allocator (it calls GetCapabilities first) restoring from
+	 * raft gets its explicit requests of known values, once. */
+	json_decref(call("/IpamDriver.GetCapabilities", "", 200));
 	ck_assert_str_eq(request_pool(GLOBAL, "10.0.0.0/24", NULL, p), gid);
 	ck_assert_str_eq(request_addr(gid, "10.0.0.2", SERIAL), "10.0.0.2/24");
 	/* Releases arrive in any order, per space. */
@@ -503,7 +511,7 @@ START_TEST(test_restart_reload)
 	ck_assert_str_eq(request_addr(lid, "", NULL), "10.0.0.64/24");
 	ck_assert_str_eq(request_addr(v6, "", SERIAL), "fd00:9::1/64");
 	plugin_stop(&pl);
-	plugin_start_env(&pl, NULL);
+	plugin_start_env(&pl, test_env);
 	/* Same PoolIDs, same addresses held, serial continues after the last one. */
 	ck_assert_str_eq(request_addr(gid, "", SERIAL), "10.0.0.4/24");
 	ck_assert_str_eq(request_addr(gid, "", NULL), "10.0.0.2/24");
@@ -516,7 +524,7 @@ START_TEST(test_restart_reload)
 	release_pool(gid);
 	/* A release survives a restart too. */
 	plugin_stop(&pl);
-	plugin_start_env(&pl, NULL);
+	plugin_start_env(&pl, test_env);
 	expect_err("/IpamDriver.RequestAddress", "{\"PoolID\":\"" GLOBAL "/10.0.0.0/24\"}",
 		   "unknown PoolID");
 	request_pool(GLOBAL, "", "{\"Options\":{\"size\":\"25\"}}", p);
@@ -682,17 +690,22 @@ static bool log_contains(const char *needle)
 
 START_TEST(test_bad_settings)
 {
-	char *argv[] = {(char *)plugin_bin, "serve",  "--socket", pl.sock,
-			"--state-dir",	    pl.state, NULL};
 	char *env[] = {"POOLS=10.0.0.0/8:40", NULL};
-	int st = 0;
-	pid_t pid;
 
-	pid = tl_spawn(argv, env, pl.log);
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-	ck_assert(log_contains("invalid setting: POOLS size of 10.0.0.0/8=40"));
+	/*
+	 * A bad setting does not stop the plugin (Docker would only say that the socket
+	 * never appeared): it serves and answers every request with the reason and the fix.
+	 */
+	plugin_stop(&pl);
+	plugin_start_env(&pl, env);
+	json_decref(call("/Plugin.Activate", "", 200));
+	json_decref(call("/IpamDriver.GetDefaultAddressSpaces", "", 200));
+	expect_err("/IpamDriver.RequestPool", "{\"AddressSpace\":\"" GLOBAL "\",\"Pool\":\"\"}",
+		   "invalid setting POOLS size of 10.0.0.0/8=40: expected a whole number from 8 "
+		   "to 30");
+	expect_err("/IpamDriver.RequestPool", "{\"AddressSpace\":\"" LOCAL "\",\"Pool\":\"\"}",
+		   "docker plugin set");
+	ck_assert(log_contains("invalid setting POOLS size of 10.0.0.0/8=40"));
 }
 END_TEST
 
@@ -705,7 +718,7 @@ START_TEST(test_logs_decisions)
 	ck_assert(log_contains("settings: POOLS=10.0.0.0/8:24"));
 	ck_assert(log_contains("pool: skip 10.0.0.0/24: overlaps pool 10.0.0.0/24 in use (" LOCAL
 			       ")"));
-	ck_assert(log_contains("pool: chose 10.0.1.0/24 for " GLOBAL " space"));
+	ck_assert(log_contains("pool: chose 10.0.1.0/24 in " GLOBAL));
 }
 END_TEST
 

@@ -19,7 +19,8 @@ START_TEST(test_defaults)
 
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
 	ck_assert_str_eq(settings_format(&s, buf, sizeof(buf)),
-			 "POOLS=10.0.0.0/8:24 POOLS6=fd00::/8:64 EXCLUDE= LOG_LEVEL=info "
+			 "POOLS=10.128.0.0/9:24 POOLS6=auto:(not chosen yet) ROUTES=/8,/16 EXCLUDE= "
+			 "LOG_LEVEL=info "
 			 "STATE_DIR=/state SHARED_NETWORKS= (off)");
 	ck_assert_str_eq(s.shared_networks, "");
 	ck_assert_str_eq(s.node_name, "");
@@ -100,7 +101,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
 	ck_assert_str_eq(settings_format(&s, buf, sizeof(buf)),
 			 "POOLS=10.0.0.0/8:24,172.16.0.0/12:20,192.168.0.0/16:24 "
-			 "POOLS6=fd12::/16:56 EXCLUDE=10.10.0.0/16,10.20.0.0/24,198.18.0.7/32,"
+			 "POOLS6=fd12::/16:56 ROUTES=/8,/16 EXCLUDE=10.10.0.0/16,10.20.0.0/24,198.18.0.7/32,"
 			 "fd12:1::/32 LOG_LEVEL=debug STATE_DIR=/var/lib/x SHARED_NETWORKS= (off)");
 	ck_assert_int_eq(s.log_level, LOG_LEVEL_DEBUG);
 	ck_assert_uint_eq(s.nexclude, 4);
@@ -132,7 +133,7 @@ static const struct {
 	{"POOLS=bogus", "POOLS: bogus: not an IP address"},
 	{"POOLS=10.0.0.0/8:x", "expected a whole number"},
 	{"POOLS=10.0.0.0/31", "range prefix length must be 1-30"},
-	{"POOLS=,", "POOLS=,: expected CIDR[:SIZE],... such as 10.0.0.0/8:24, or none"},
+	{"POOLS=,", "POOLS=,: expected CIDR[:SIZE],... such as 10.128.0.0/9:24, or none"},
 	{"EXCLUDE=10.0.0.0/8,nope", "EXCLUDE: nope: not an IP address"},
 	{"EXCLUDE=10.1.0.0/8", "EXCLUDE: 10.1.0.0/8: host bits set"},
 	{"LOG_LEVEL=loud", "LOG_LEVEL=loud: expected one of error, warn, info, debug"},
