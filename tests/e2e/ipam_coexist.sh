@@ -6,7 +6,8 @@
 # SHARED_NETWORKS on an nfs-ganesha export and otherwise default settings:
 #   * n2 is a systemd-resolved host (in its dockerd's mount namespace only):
 #     /etc/resolv.conf holds only `nameserver 127.0.0.53`, /run/systemd/resolve/
-#     resolv.conf names the upstream server 10.128.0.53;
+#     resolv.conf names an upstream server in the first subnet the default POOLS offers
+#     (10.128.0.53 with POOLS=10.128.0.0/9:24), the one every node would choose first;
 #   * n3 is behind a full-tunnel VPN (routes 0.0.0.0/1 and 128.0.0.0/1 via a gateway in a
 #     netns of ours, as OpenVPN's def1 installs them), connected after its dockerd started;
 #   * interleaved on the swarm: overlays from Docker's default IPAM (ingress stays
@@ -30,8 +31,14 @@ require_registry
 require_ganesha
 tl_project_dirs
 
-IPAM=$MN_IPAM STACK=mix UPSTREAM=10.128.0.53
+IPAM=$MN_IPAM STACK=mix
 cfg=$PROJECT_SOURCE_DIR/ipam-plugin/config.json
+# n2's upstream DNS server: .53 in the first candidate of the manifest's default POOLS
+pools=$(mn_manifest_default ipam POOLS)
+first=${pools%%,*}
+first=${first%%:*}
+[ -n "$first" ] || first=10.128.0.0/9
+UPSTREAM=$(_int2ip $(($(_ip2int "${first%/*}") + 53)))
 T0=$(tl_now_ms)
 step() { tl_log "[$(($(tl_now_ms) - T0)) ms] $*"; }
 
@@ -127,7 +134,7 @@ ours+=("n1 ${STACK}_net")
 ov d-ov3
 ov o-ov3 ipam
 br n1 d-br3
-br n1 o-br3 ipam
+br n1 o-br4 ipam
 
 step "no two networks overlap, on any node"
 # the swarm's networks (as the manager sees them) and each node's local ones

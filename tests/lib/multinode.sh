@@ -275,6 +275,15 @@ mn_push_plugins() {
 # _mn_declared CONFIG NAME : the manifest declares a setting (env or mount) called NAME
 _mn_declared() { tr -d '\n' <"$1" | grep -qE "\"name\"[[:space:]]*:[[:space:]]*\"$2\""; }
 
+# mn_manifest_default KIND NAME : the default value the plugin's manifest gives the env
+# setting NAME (empty if it declares none); one env entry per line, as ours are written
+mn_manifest_default() {
+	local name bin cfg dir
+	read -r name bin cfg dir <<<"$(_mn_plugin "$1")"
+	grep -E "\"name\"[[:space:]]*:[[:space:]]*\"$2\"" "$cfg" | head -1 |
+		sed -nE 's/.*"value"[[:space:]]*:[[:space:]]*"([^"]*)".*/\1/p'
+}
+
 # mn_plugin_settings NODE KIND : the settings an operator gives on NODE, as README's
 # "Install on a cluster" does (only those the manifest declares): the shared place,
 # the node name, a state directory (made here, as the operator's mkdir -p), debug logs
