@@ -204,8 +204,8 @@ MN_NFS_URL="" # nfs:// URL of the export (mn_servers_up)
 _mn_plugin() {
 	local s=$PROJECT_SOURCE_DIR b=$PROJECT_BUILD_DIR
 	case $1 in
-	ipam) echo "$MN_IPAM $b/ipam-plugin/ipam-plugin $s/ipam-plugin/config.json $DK_BASE/plugins/ipam" ;;
-	vol) echo "$MN_VOL $b/volume-plugin/volume-plugin $s/volume-plugin/config.json $DK_BASE/plugins/nfs-volume" ;;
+	ipam) echo "$MN_IPAM $b/ipam-plugin/ipam-plugin $s/ipam-plugin/config.json ${DK_BASE:-}/plugins/ipam" ;;
+	vol) echo "$MN_VOL $b/volume-plugin/volume-plugin $s/volume-plugin/config.json ${DK_BASE:-}/plugins/nfs-volume" ;;
 	*) echo "_mn_plugin: unknown plugin '$1' (ipam or vol)" >&2; return 1 ;;
 	esac
 }
