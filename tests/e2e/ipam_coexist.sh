@@ -152,14 +152,25 @@ for n in $(mn_nodes); do
 done
 
 step "ours avoid the hosts' networks (routes of at least /8), and n2's upstream DNS server"
+# a swarm network must avoid every node's networks and n2's upstream DNS server; a local
+# bridge only those of its own node
 for e in "${ours[@]}"; do
 	read -r n net <<<"$e"
-	for s in $(mn_subnets "$n" "$net"); do
-		if cidr_overlaps "$s" "$UPSTREAM/32"; then
-			tl_check_fail "network $net ($n) got $s, which holds n2's upstream DNS server $UPSTREAM"
-		fi
-	done
-	mn_check_clear "$net" "$n" || true
+	scope=$(dk "$n" network inspect -f '{{.Scope}}' "$net")
+	if [ "$scope" = swarm ] || [ "$n" = n2 ]; then
+		for s in $(mn_subnets "$n" "$net"); do
+			if cidr_overlaps "$s" "$UPSTREAM/32"; then
+				tl_check_fail "network $net ($scope, on $n) got $s, which holds n2's upstream DNS server $UPSTREAM"
+			else
+				tl_ok "network $net ($scope, on $n): $s avoids n2's upstream DNS server $UPSTREAM"
+			fi
+		done
+	fi
+	if [ "$scope" = swarm ]; then
+		mn_check_clear "$net" "$n" || true
+	else
+		MN_CLEAR_NODES=$n mn_check_clear "$net" "$n" || true
+	fi
 done
 if [ -n "$(mn_subnets n3 o-br3)" ]; then tl_ok "the full-tunnel VPN host n3 got a bridge subnet: $(mn_subnets n3 o-br3)"; fi
 

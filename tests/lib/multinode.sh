@@ -364,11 +364,11 @@ mn_allocation_error() {
 
 # mn_clear_of_hosts SUBNET [MINPFX] : print "HOSTNET on NODE" for each saved host network
 # (mn_snapshot_hostnets) SUBNET overlaps; routes shorter than /MINPFX (default 8, the
-# IPAM default ROUTES=/8: full-tunnel 0.0.0.0/1 and 128.0.0.0/1) are not counted.
-# True when there is none.
+# IPAM default ROUTES=/8: full-tunnel 0.0.0.0/1 and 128.0.0.0/1) are not counted. The
+# nodes are MN_CLEAR_NODES (default: every node). True when there is none.
 mn_clear_of_hosts() {
 	local sub=$1 min=${2:-8} n h clear=1
-	for n in $(mn_nodes); do
+	for n in ${MN_CLEAR_NODES:-$(mn_nodes)}; do
 		while read -r h; do
 			[ "${h#*/}" -ge "$min" ] || continue
 			if cidr_overlaps "$sub" "$h"; then
@@ -381,7 +381,8 @@ mn_clear_of_hosts() {
 }
 
 # mn_check_clear NETWORK [NODE] : NETWORK (as NODE, default n1, sees it) uses our IPAM
-# driver and its IPv4 subnets overlap no node's saved host networks. A failure is a
+# driver and its IPv4 subnets overlap no node's saved host networks (only those of the
+# nodes in MN_CLEAR_NODES, if set: e.g. a local bridge's own node). A failure is a
 # tl_check_fail (the test goes on); returns 1 then.
 mn_check_clear() {
 	local net=$1 node=${2:-n1} drv subs s hit
@@ -401,7 +402,7 @@ mn_check_clear() {
 			return 1
 		fi
 	done
-	tl_ok "network $net: subnet $(echo "$subs" | paste -sd' ' -) overlaps no node's interfaces or routes"
+	tl_ok "network $net: subnet $(echo "$subs" | paste -sd' ' -) overlaps no interface or route of ${MN_CLEAR_NODES:-any node}"
 }
 
 # mn_check_disjoint [LABEL] < LINES : each input line is "NAME SUBNET"; every two subnets
