@@ -8,14 +8,18 @@
 #                (binary at the manifest's entrypoint path + exactly the libraries ldd lists)
 #   ipam         runtime: only the IPAM plugin's rootfs (FROM scratch)
 #   nfs-volume   runtime: only the volume plugin's rootfs (FROM scratch)
-#   plugins      both plugin directories, for `--output`
+#   plugins      both plugin directories and VERSION (the project version), for `--output`
 #
-# Plugin directories straight to disk (BuildKit), then create, or create and push:
+# Plugin directories straight to disk (BuildKit), then create, or create and push with the
+# version tag and latest (scripts/build-plugins.sh --no-build does the same from a local
+# build; one daemon refuses the same content under two names, hence the rm in between):
 #   DOCKER_BUILDKIT=1 docker build --target plugins --output type=local,dest=out/plugins .
+#   v=$(cat out/plugins/VERSION)
 #   docker plugin create openmpf/ipam:latest out/plugins/ipam
 #   docker plugin create openmpf/nfs-volume:latest out/plugins/nfs-volume
-#   # or: docker plugin create REGISTRY/openmpf/ipam:latest out/plugins/ipam
-#   #     docker plugin push REGISTRY/openmpf/ipam:latest
+#   # or, per plugin: for t in $v latest; do
+#   #     docker plugin create REGISTRY/openmpf/ipam:$t out/plugins/ipam &&
+#   #     docker plugin push REGISTRY/openmpf/ipam:$t && docker plugin rm REGISTRY/openmpf/ipam:$t; done
 #
 # Without BuildKit, export a runtime stage into a rootfs:
 #   docker build --target ipam -t openmpf-ipam-rootfs .
@@ -44,7 +48,8 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 	&& cmake --build /build -j"$(nproc)" --target ipam-plugin volume-plugin \
 	&& scripts/make-plugin-dir.sh /out/ipam ipam-plugin/config.json /build/ipam-plugin/ipam-plugin \
 	&& scripts/make-plugin-dir.sh /out/nfs-volume volume-plugin/config.json \
-		/build/volume-plugin/volume-plugin
+		/build/volume-plugin/volume-plugin \
+	&& /build/ipam-plugin/ipam-plugin --version | cut -d' ' -f2 >/out/VERSION
 
 # Runtime stages: nothing but the binary, its libraries, the ELF loader and the mount
 # points the manifest declares. The entrypoint comes from config.json when Docker runs the

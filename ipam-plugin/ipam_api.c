@@ -285,7 +285,12 @@ static void report_add(struct report *r, bool problem, const char *fmt, ...)
 		r->buf[r->used++] = '\n', r->buf[r->used] = '\0';
 }
 
-/* Does a POOLS range overlap the swarm's default address pool? */
+/*
+ * Does a POOLS range hold the bottom of the swarm's default address pool? Docker's own
+ * allocator hands that pool out from its first address up, so a range there gives the
+ * same subnets twice; a range in its far top (the default POOLS in 10.0.0.0/8) is only
+ * reached after tens of thousands of networks and is reported, not refused.
+ */
 static void preflight_default_pools(struct ipam_api *api, json_t *pools, struct report *r)
 {
 	const struct settings *cfg = api->pools->cfg;
@@ -304,21 +309,33 @@ static void preflight_default_pools(struct ipam_api *api, json_t *pools, struct 
 		}
 		dp = cidr_network(&dp);
 		for (size_t k = 0; k < cfg->npools; k++) {
+			struct cidr bottom = dp;
+
 			if (!cidr_overlaps(&cfg->pools[k].net, &dp))
 				continue;
+			bottom.prefix = cidr_max_prefix(&dp);
+			if (!cidr_overlaps(&cfg->pools[k].net, &bottom)) {
+				report_add(r, false,
+					   "POOLS range %s lies in the top of the swarm's default "
+					   "address pool %s, which Docker's own allocator fills from "
+					   "the bottom: no clash in practice",
+					   cidr_format(&cfg->pools[k].net, c, sizeof(c)),
+					   cidr_format(&dp, d, sizeof(d)));
+				continue;
+			}
 			clash = true;
 			report_add(r, true,
-				   "POOLS range %s overlaps the swarm's default address pool %s: "
-				   "Docker's own allocator (overlays without --ipam-driver, a "
-				   "stack's _default network) hands out subnets there too; set "
+				   "POOLS range %s holds the bottom of the swarm's default address "
+				   "pool %s, where Docker's own allocator (overlays without "
+				   "--ipam-driver, a stack's _default network) starts; set "
 				   "POOLS outside it (docker plugin set openmpf/ipam:latest POOLS=...) "
 				   "or init the swarm with another --default-addr-pool",
 				   cidr_format(&cfg->pools[k].net, c, sizeof(c)),
 				   cidr_format(&dp, d, sizeof(d)));
 		}
 		if (!clash)
-			report_add(r, false, "POOLS does not overlap the swarm's default address "
-					     "pool %s",
+			report_add(r, false, "POOLS does not clash with the swarm's default "
+					     "address pool %s",
 				   cidr_format(&dp, d, sizeof(d)));
 	}
 }

@@ -36,6 +36,7 @@
 #include "resolvconf.h"
 #include "settings.h"
 #include "state.h"
+#include "version.h"
 
 #define DEFAULT_SOCKET "/run/docker/plugins/ipam.sock"
 /* How long serving waits for the first publication and read of the shared place. */
@@ -151,6 +152,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ipam-plugin [serve] [--socket PATH] [--state-dir DIR]\n"
+		"       ipam-plugin --version\n"
 		"       ipam-plugin check CIDR [--state-dir DIR]\n"
 		"       ipam-plugin suggest [--size N] [--v6] [--state-dir DIR]\n"
 		"       (every verb: [--resolv-conf PATH], default " RESOLVCONF_PATH ",\n"
@@ -186,6 +188,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"resolv-conf", required_argument, NULL, 'r'},
 		{"resolved-conf", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -223,6 +226,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			printf("ipam-plugin %s\n", OPENMPF_VERSION);
+			exit(0);
 		default:
 			return -EINVAL;
 		}
@@ -238,6 +244,25 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if (strcmp(a->verb, "serve") && strcmp(a->verb, "suggest"))
 		return -EINVAL;
 	return 0;
+}
+
+/*
+ * docker plugin upgrade keeps the env values of the old install, defaults included: an
+ * install from before 1.1 keeps POOLS=10.0.0.0/8:24, which Docker's own allocator hands
+ * out too. Say so, with the fix.
+ */
+static void warn_old_default(const struct settings *cfg)
+{
+	struct cidr old;
+	char err[64];
+
+	cidr_parse("10.0.0.0/8", CIDR_PARSE_STRICT, &old, err, sizeof(err));
+	if (cfg->npools == 1 && cidr_equal(&cfg->pools[0].net, &old) && cfg->pools[0].size == 24)
+		log_warnx("POOLS=10.0.0.0/8:24 (the default before 1.1, kept by docker plugin "
+			  "upgrade) is where Docker's own swarm allocator hands out subnets too: "
+			  "set the new default with docker plugin disable, docker plugin set "
+			  "PLUGIN POOLS=" SETTINGS_DEFAULT_POOLS ", docker plugin enable (pools "
+			  "in use keep their subnets)");
 }
 
 /* Set up pl's host view and pools (the state). Returns 0 or -errno with a message. */
@@ -306,6 +331,7 @@ static int serve(const struct args *a, struct plugin *pl, const char *config_err
 		fatalx("cannot load state: %s", err);
 	log_info("settings: %s", settings_format(&pl->cfg, line, sizeof(line)));
 	log_info("state: %d pools loaded from %s", ret, pl->cfg.state_dir);
+	warn_old_default(&pl->cfg);
 	if (config_error) {
 		pools_set_config_error(&pl->pools, config_error);
 	} else {
@@ -326,8 +352,8 @@ static int serve(const struct args *a, struct plugin *pl, const char *config_err
 	srv = http_server_start(a->socket, ipam_routes, ipam_nroutes, &api, err, sizeof(err));
 	if (!srv)
 		fatalx("cannot serve on %s: %s", a->socket, err);
-	log_info("serving the IpamDriver API on %s (address spaces %s, %s)", a->socket,
-		 POOLS_LOCAL_SPACE, POOLS_GLOBAL_SPACE);
+	log_info("ipam-plugin %s serving the IpamDriver API on %s (address spaces %s, %s)",
+		 OPENMPF_VERSION, a->socket, POOLS_LOCAL_SPACE, POOLS_GLOBAL_SPACE);
 	do {
 		ret = sigwait(&set, &sig);
 	} while (ret != 0);

@@ -685,6 +685,7 @@ bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms)
 int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
 {
 	long long asked = now_ms(), last_ok, last_end;
+	bool failed;
 	char err[512];
 	int ret = 0;
 
@@ -692,9 +693,17 @@ int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
 		return 0;
 	pthread_mutex_lock(&ps->copy_lock);
 	last_ok = ps->last_ok_ms;
+	failed = ps->failed;
 	pthread_mutex_unlock(&ps->copy_lock);
 	if (last_ok && asked - last_ok <= (long long)max_age_ms)
 		return 0;
+	/*
+	 * A known outage (read before, failing now): decide from the last copy at once; the
+	 * thread retries with backoff and logged the outage. Before the first successful
+	 * read there is no copy worth deciding from, so wait for the place (bounded).
+	 */
+	if (last_ok && failed)
+		return -EAGAIN;
 	pthread_mutex_lock(&ps->round_lock);
 	/*
 	 * Concurrent requests share one read: whoever held round_lock before us ran a round

@@ -78,7 +78,9 @@ bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms);
  * (without publishing unless a change is pending). Concurrent callers share one read; a
  * read that fails is not repeated for callers that waited for it, and the last copy
  * stays (the failure is logged once per change of state). Bounded by NFS_TIMEOUT.
- * Returns 0 or -errno. NULL ps: 0.
+ * During a known outage (the place was read before and the last round failed) nothing
+ * waits: -EAGAIN, decide from the last copy while the thread retries. Returns 0 or
+ * -errno. NULL ps: 0.
  */
 int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms);
 

@@ -17,6 +17,9 @@
 # then deploys deploy/swarm-compose.yml (stand-in images made from busybox) and shows the
 # volume's status, the subnets chosen and the host networks they avoided.
 #
+# Needs: Debian 12, root, network access for apt-get (or SKIP_APT=1 with the packages of
+# tests/install-deps.sh present). Nothing outside DEMO_DIR and the two namespaces changes.
+#
 # Env: DEMO_DIR (/var/tmp/openmpf-demo), DEMO_NS (openmpf-demo), SKIP_APT=1 (no apt-get).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -163,9 +166,13 @@ down() {
 	echo "demo: down (namespace, daemons, NFS server and $DEMO_DIR removed)"
 }
 
+# usage : the comment block at the top of this file, without the comment marks
+usage() { sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
 case ${1:-up} in
 up) up ;;
 status) libs; show ;;
 down) down ;;
-*) sed -n '3,22p' "$0"; exit 2 ;;
+-h | --help | help) usage ;;
+*) echo "demo: unknown command '$1'" >&2; usage >&2; exit 2 ;;
 esac

@@ -52,6 +52,37 @@ enabled=$("$DOCKER" plugin inspect -f '{{.Enabled}}' "$driver" 2>/dev/null) ||
 	die "plugin $driver is not installed here (docker plugin install ... first, on every node)"
 [ "$enabled" = true ] || die "plugin $driver is installed but disabled (docker plugin enable $driver)"
 
+# ip4_int A.B.C.D : the address as a number
+ip4_int() {
+	local IFS=. a b c d
+	read -r a b c d <<<"$1"
+	echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+# cidr4_overlap CIDR CIDR : true when the two IPv4 ranges share an address
+cidr4_overlap() {
+	local n1=${1%/*} p1=${1#*/} n2=${2%/*} p2=${2#*/} a b p
+	case $1$2 in *:*) return 1 ;; esac
+	p=$((p1 < p2 ? p1 : p2))
+	a=$(ip4_int "$n1") b=$(ip4_int "$n2")
+	[ $(((a ^ b) >> (32 - p))) -eq 0 ] 2>/dev/null || [ "$p" = 0 ]
+}
+# Docker's own allocator hands out the swarm's default address pool (overlays without
+# --ipam-driver, a stack's _default network) from its bottom up: our POOLS must not hold
+# that bottom, or both allocators give the same subnets to two networks. (The default
+# POOLS, 10.128.0.0/9, lies in the top half of the default 10.0.0.0/8, which Docker only
+# reaches after 32,768 networks.)
+pools=$("$DOCKER" plugin inspect -f '{{range .Settings.Env}}{{println .}}{{end}}' "$driver" |
+	sed -n 's/^POOLS=//p')
+dpools=$("$DOCKER" info -f '{{range .Swarm.Cluster.DefaultAddrPool}}{{.}} {{end}}' 2>/dev/null || true)
+for dp in ${dpools:-10.0.0.0/8}; do
+	for p in ${pools//,/ }; do
+		p=${p%%:*}
+		if cidr4_overlap "$p" "${dp%/*}/32"; then
+			echo "swarm-ingress: WARNING: $driver POOLS range $p holds the bottom of the swarm's default address pool $dp, where Docker's own allocator (overlays without --ipam-driver, a stack's _default network) starts: both may hand out the same subnets. Set POOLS outside it (docker plugin disable/set/enable) on every node." >&2
+		fi
+	done
+done
+
 current=""
 if "$DOCKER" network inspect ingress >/dev/null 2>&1; then
 	current=$("$DOCKER" network inspect -f '{{.IPAM.Driver}}' ingress)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,14 @@ static bool reply_is_error(json_t *reply)
 	return json_is_string(e) && json_string_length(e) > 0;
 }
 
+/* Set by a handler on this thread: its error reply is routine (see http_server.h). */
+static __thread bool routine_failure;
+
+void http_server_routine_failure(void)
+{
+	routine_failure = true;
+}
+
 static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *conn,
 				const char *url, struct http_request *req)
 {
@@ -107,13 +116,19 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 	}
 	log_debug("http: %s %.*s", url, (int)(req->len > 1000 ? 1000 : req->len),
 		  req->body ? req->body : "");
+	routine_failure = false;
 	reply = route->handler(srv->ctx, request);
 	json_decref(request);
 	if (!reply)
 		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
-	if (reply_is_error(reply))
-		log_info("http: %s failed: %s", url,
-			 json_string_value(json_object_get(reply, "Err")));
+	if (reply_is_error(reply)) {
+		if (routine_failure)
+			log_debug("http: %s: %s", url,
+				  json_string_value(json_object_get(reply, "Err")));
+		else
+			log_info("http: %s failed: %s", url,
+				 json_string_value(json_object_get(reply, "Err")));
+	}
 	ret = send_json(conn, reply_is_error(reply) ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK,
 			reply);
 	json_decref(reply);

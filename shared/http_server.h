@@ -36,6 +36,13 @@ struct http_server;
 struct http_server *http_server_start(const char *sock_path, const struct http_route *routes,
 				      size_t nroutes, void *ctx, char *err, size_t errlen);
 
+/*
+ * For a handler, before it returns an error reply that is a routine answer rather than a
+ * failure (dockerd asks every volume driver Get before each create; "no such volume" is
+ * the normal answer): that reply is logged at debug instead of info. Per request.
+ */
+void http_server_routine_failure(void);
+
 /* Stop accepting, wait for running handlers, close and unlink the socket. NULL-safe. */
 void http_server_stop(struct http_server *srv);
 

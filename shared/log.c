@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * log: level-gated, one fprintf per event to stderr. dockerd stores a managed plugin's
- * stderr in its own log, so the format is short: "<tag>: <level>: <message>".
+ * log: level-gated, one fprintf per event: info and debug to stdout, warnings and errors
+ * to stderr. dockerd stores a managed plugin's stdout at level=info and its stderr at
+ * level=error in its own log, so the format is short: "<tag>: <level>: <message>".
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -59,6 +60,7 @@ const char *log_level_name(enum log_level level)
 __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, int errnum,
 							   const char *fmt, va_list ap)
 {
+	FILE *out = level <= LOG_LEVEL_WARN ? stderr : stdout;
 	char msg[2048];
 	char errbuf[128];
 
@@ -69,10 +71,13 @@ __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level,
 		/* GNU strerror_r returns the message, which may not be errbuf. */
 		const char *etext = strerror_r(errnum, errbuf, sizeof(errbuf));
 
-		fprintf(stderr, "%s: %s: %s: %s\n", log_tag, log_level_name(level), msg, etext);
+		fprintf(out, "%s: %s: %s: %s\n", log_tag, log_level_name(level), msg, etext);
 	} else {
-		fprintf(stderr, "%s: %s: %s\n", log_tag, log_level_name(level), msg);
+		fprintf(out, "%s: %s: %s\n", log_tag, log_level_name(level), msg);
 	}
+	/* stdout is block-buffered on a pipe (dockerd's): each line goes out at once. */
+	if (out == stdout)
+		fflush(out);
 }
 
 #define LOG_FN(name, level, with_errno)                                                            \

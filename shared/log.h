@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * log: one line per event on stderr, which dockerd keeps in its own log tagged with the
- * plugin ID. Modelled on relayd's log.c: log_warn appends the errno text, log_warnx does
+ * log: one line per event, info and debug on stdout, warnings and errors on stderr;
+ * dockerd keeps both in its own log tagged with the plugin ID (stdout at level=info,
+ * stderr at level=error). Modelled on relayd's log.c: log_warn appends the errno text, log_warnx does
  * not, log_debug is gated by the level. Thread-safe: each call is one fprintf.
  */
 #ifndef SHARED_LOG_H

@@ -10,6 +10,7 @@ pkgs=(
 	nfs-ganesha nfs-ganesha-vfs rpcbind                  # the real NFS server for tests
 	docker.io busybox-static docker-registry             # dockerd e2e, stand-in images, registry
 	iproute2 nftables util-linux procps psmisc kmod      # namespaces, outages, process control
+	mmdebstrap                                           # the Dockerfile's base image in CI
 )
 missing=()
 for p in "${pkgs[@]}"; do

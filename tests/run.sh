@@ -5,17 +5,33 @@
 #     unit, api, netns  in build-asan/ (sanitizers, CK_FORK=no)
 #     fs, e2e           in build/      (release binaries go into the plugin rootfs)
 # Options: -L REGEX limits labels (e.g. tests/run.sh -L unit). Exit 0 only if all passed.
+#   A label that registers no test counts as a failure (a layer that silently did not run).
+#   --configure-only: configure both build directories (as below) and exit.
+# Env: RUN_BUILD_DIR (build), RUN_ASAN_DIR (build-asan): the two build directories.
+# Every configure sets BUILD_TESTING=ON: a build directory first made by
+# scripts/build-plugins.sh or scripts/demo.sh (tests off, cached) gets its tests back.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-labels=""
+labels="" configure_only=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-L) labels=$2; shift ;;
-	*) sed -n '2,9p' "$0"; exit 2 ;;
+	--configure-only) configure_only=1 ;;
+	*) sed -n '2,14p' "$0"; exit 2 ;;
 	esac
 	shift
 done
+bdir=${RUN_BUILD_DIR:-build} adir=${RUN_ASAN_DIR:-build-asan}
+
+configure() {
+	cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DSANITIZE=OFF -DBUILD_TESTING=ON >/dev/null
+	cmake -S . -B "$adir" -DSANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON >/dev/null
+}
+if [ "$configure_only" = 1 ]; then
+	configure
+	exit 0
+fi
 
 if [ "$(id -u)" = 0 ]; then
 	tests/install-deps.sh
@@ -24,10 +40,9 @@ else
 fi
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$jobs"
-cmake -S . -B build-asan -DSANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-asan -j"$jobs"
+configure
+cmake --build "$bdir" -j"$jobs"
+cmake --build "$adir" -j"$jobs"
 
 passed=0 failed=0 skipped=0
 # run_ctest DIR LABEL-REGEX : run ctest and add its counts to the totals
@@ -37,6 +52,15 @@ run_ctest() {
 		regex=$(printf '%s' "$regex" | tr '|' '\n' | grep -E "^($labels)\$" | paste -sd'|' || true)
 		[ -n "$regex" ] || return 0
 	fi
+	# every layer asked for must have tests: none registered is a failure, not a note
+	local l n
+	for l in $(printf '%s' "$regex" | tr '|' ' '); do
+		n=$(cd "$dir" && ctest -N -L "^$l\$" 2>/dev/null | sed -n 's/^Total Tests: //p')
+		if [ "${n:-0}" = 0 ]; then
+			echo "FAIL: no $l tests registered in $dir (configured without BUILD_TESTING, or the layer's CMakeLists.txt is missing)"
+			failed=$((failed + 1))
+		fi
+	done
 	log=$(mktemp)
 	echo "== ctest -L '$regex' in $dir"
 	(cd "$dir" && CK_FORK=no ASAN_OPTIONS=detect_leaks=1 ctest -L "^($regex)\$" \
@@ -48,13 +72,10 @@ run_ctest() {
 	total=${total:-0} fail=${fail:-0}
 	# ctest counts skipped tests as passed in "N tests failed out of M"
 	passed=$((passed + total - fail - skip)) failed=$((failed + fail)) skipped=$((skipped + skip))
-	if [ "$total" = 0 ] && grep -q 'No tests were found' "$log"; then
-		echo "(no $regex tests registered)"
-	fi
 	rm -f "$log"
 }
-run_ctest build-asan 'unit|api|netns'
-run_ctest build 'fs|e2e'
+run_ctest "$adir" 'unit|api|netns'
+run_ctest "$bdir" 'fs|e2e'
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

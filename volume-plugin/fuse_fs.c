@@ -988,7 +988,7 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		v->dev = st.st_dev;
 		set_readahead(v);
 	}
-	log_info("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s)", mountpoint,
+	log_debug("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s)", mountpoint,
 		 v->target.server, v->target.export, v->root, v->pool_size, v->target.timeout_s,
 		 v->opts.uid >= 0 ? "fixed" : "caller");
 	*out = v;
@@ -1124,7 +1124,7 @@ int volfs_unmount(struct volfs *v)
 	if (dirfd >= 0)
 		close(dirfd);
 	fuse_destroy(v->fuse);
-	log_info("volume %s: unmounted", v->mountpoint);
+	log_debug("volume %s: unmounted", v->mountpoint);
 	volfs_free(v);
 	return ret;
 }

@@ -3,6 +3,7 @@
  * volume-plugin: the Docker volume driver process (managed plugin openmpf/nfs-volume).
  *
  *   volume-plugin [--socket PATH] [--state-dir DIR] [--mount-root DIR]
+ *   volume-plugin --version
  *
  * Settings come from the environment (settings.h); --state-dir and --mount-root win over
  * STATE_DIR and MOUNT_ROOT. An invalid setting does not stop the process: Docker would
@@ -18,12 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "http_server.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "settings.h"
+#include "version.h"
 #include "volume_api.h"
 #include "volumes.h"
 
@@ -41,13 +46,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: volume-plugin [--socket PATH] [--state-dir DIR] [--mount-root DIR]\n"
+		"       volume-plugin --version\n"
 		"defaults: --socket %s --state-dir %s --mount-root %s\n"
 		"settings (environment): NFS_SERVER NFS_EXPORT NFS_VERSION=3 NFS_PORT=0 "
 		"NFS_MOUNT_PORT=0 NFS_TIMEOUT=%d REFRESH_INTERVAL=%d LOG_LEVEL=info STATE_DIR "
-		"MOUNT_ROOT CATALOGUE_DIR=%s DEFAULT_UID DEFAULT_GID DEFAULT_MODE=%04o\n",
+		"MOUNT_ROOT CATALOGUE_DIR=%s DEFAULT_UID DEFAULT_GID DEFAULT_MODE=auto\n",
 		DEFAULT_SOCKET, SETTINGS_DEFAULT_STATE_DIR, SETTINGS_DEFAULT_MOUNT_ROOT,
-		SETTINGS_DEFAULT_TIMEOUT, SETTINGS_DEFAULT_REFRESH, SETTINGS_DEFAULT_CATALOGUE_DIR,
-		SETTINGS_DEFAULT_MODE);
+		SETTINGS_DEFAULT_TIMEOUT, SETTINGS_DEFAULT_REFRESH, SETTINGS_DEFAULT_CATALOGUE_DIR);
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -57,6 +62,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"state-dir", required_argument, NULL, 'd'},
 		{"mount-root", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -76,6 +82,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("volume-plugin %s\n", OPENMPF_VERSION);
 			exit(0);
 		default:
 			return -EINVAL;
@@ -110,6 +119,7 @@ static const struct http_route misconfigured_routes[] = {
 	{"/VolumeDriver.Path", handle_misconfigured},
 	{"/VolumeDriver.Get", handle_misconfigured},
 	{"/VolumeDriver.List", handle_misconfigured},
+	{"/Preflight.Volume", handle_misconfigured},
 };
 
 static void wait_for_stop(const sigset_t *set)
@@ -147,6 +157,29 @@ static void make_dir(const char *what, const char *dir, mode_t mode)
 	}
 }
 
+#define FUSECTL_DIR "/sys/fs/fuse/connections"
+#define FUSECTL_SUPER_MAGIC 0x65735543
+
+/*
+ * As the managed plugin (PID 1 of its own namespaces), mount the FUSE control file
+ * system, which a plugin's fresh /sys lacks: without it fuse_fs cannot abort a finished
+ * or stuck session, and libfuse then tries a second umount of a detached mount and
+ * prints "fuse: failed to unmount ...: Invalid argument" on stderr (an error line in
+ * dockerd's log) at every last unmount. Never done outside a plugin (tests run as root
+ * in the host's mount namespace).
+ */
+static void mount_fusectl(void)
+{
+	struct statfs sf;
+
+	if (getpid() != 1)
+		return;
+	if (statfs(FUSECTL_DIR, &sf) == 0 && sf.f_type == FUSECTL_SUPER_MAGIC)
+		return;
+	if (mount("fusectl", FUSECTL_DIR, "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_debug("cannot mount the FUSE control file system at %s: %m", FUSECTL_DIR);
+}
+
 static int serve(const struct args *a, const struct settings *cfg, const sigset_t *set)
 {
 	char err[1024], line[4096];
@@ -154,8 +187,16 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	struct volumes *vs = NULL;
 	size_t nvol, nmounted;
 
+	if (access(cfg->state_dir, F_OK) < 0)
+		log_info("state directory %s is new (on the host: the state mount's "
+			 "source, /var/lib by default, + /openmpf-nfs-volume): first start on "
+			 "this node. After a docker plugin upgrade of a plugin installed with "
+			 "state.source=DIR it means the upgrade reset the source: disable, set "
+			 "state.source=DIR, enable",
+			 cfg->state_dir);
 	make_dir("state directory", cfg->state_dir, 0700);
 	make_dir("mount root", cfg->mount_root, 0755);
+	mount_fusectl();
 	log_info("settings: %s", settings_format(cfg, line, sizeof(line)));
 	if (!cfg->server[0])
 		log_info("no NFS_SERVER/NFS_EXPORT: every volume needs -o server= -o export=, and "
@@ -167,7 +208,7 @@ static int serve(const struct args *a, const struct settings *cfg, const sigset_
 	srv = http_server_start(a->socket, volume_routes, volume_nroutes, vs, err, sizeof(err));
 	if (!srv)
 		fatalx("cannot serve on %s: %s", a->socket, err);
-	log_info("serving the VolumeDriver API on %s", a->socket);
+	log_info("volume-plugin %s serving the VolumeDriver API on %s", OPENMPF_VERSION, a->socket);
 	wait_for_stop(set);
 	http_server_stop(srv);
 	volumes_close(vs);

@@ -221,6 +221,8 @@ int options_parse(const char *name, json_t *opts, const struct settings *s, stru
 			}
 		}
 	}
+	if (d->mode == SETTINGS_MODE_AUTO)
+		d->mode = d->uid >= 0 ? SETTINGS_MODE_FIXED_UID : SETTINGS_MODE_CALLER;
 	return check_complete(d, err, errlen);
 }
 

@@ -264,9 +264,9 @@ int settings_parse(char *const *envp, struct settings *s, char *err, size_t errl
 	ret = get_id(envp, "DEFAULT_GID", &s->default_gid, err, errlen);
 	if (ret < 0)
 		return ret;
-	s->default_mode = SETTINGS_DEFAULT_MODE;
+	s->default_mode = SETTINGS_MODE_AUTO;
 	v = config_env_get(envp, "DEFAULT_MODE");
-	if (v && *v)
+	if (v && *v && strcmp(v, "auto") != 0)
 		return settings_parse_mode("DEFAULT_MODE", v, &s->default_mode, err, errlen);
 	return 0;
 }
@@ -295,14 +295,18 @@ char *settings_format(const struct settings *s, char *buf, size_t len)
 {
 	char uid[16], gid[16];
 
+	char mode[8] = "auto";
+
 	format_id(s->default_uid, uid, sizeof(uid));
 	format_id(s->default_gid, gid, sizeof(gid));
+	if (s->default_mode != SETTINGS_MODE_AUTO)
+		snprintf(mode, sizeof(mode), "%04o", s->default_mode & 07777);
 	snprintf(buf, len,
 		 "NFS_SERVER=%s NFS_EXPORT=%s NFS_VERSION=%d NFS_PORT=%u NFS_MOUNT_PORT=%u "
 		 "NFS_TIMEOUT=%u REFRESH_INTERVAL=%u LOG_LEVEL=%s STATE_DIR=%s MOUNT_ROOT=%s "
-		 "CATALOGUE_DIR=%s DEFAULT_UID=%s DEFAULT_GID=%s DEFAULT_MODE=%04o",
+		 "CATALOGUE_DIR=%s DEFAULT_UID=%s DEFAULT_GID=%s DEFAULT_MODE=%s",
 		 s->server, s->export, s->version, s->nfs_port, s->mount_port, s->timeout_s,
 		 s->refresh_s, log_level_name(s->log_level), s->state_dir, s->mount_root,
-		 s->catalogue_dir, uid, gid, s->default_mode);
+		 s->catalogue_dir, uid, gid, mode);
 	return buf;
 }

@@ -43,7 +43,14 @@
 #define SETTINGS_DEFAULT_CATALOGUE_DIR ".openmpf-volumes"
 #define SETTINGS_DEFAULT_TIMEOUT 5
 #define SETTINGS_DEFAULT_REFRESH 10
-#define SETTINGS_DEFAULT_MODE 0777
+/*
+ * DEFAULT_MODE "auto" (the default): 0755 for a volume with a fixed uid (every request
+ * acts as the owner, nobody else needs to write), 01777 for one that passes the caller's
+ * identity (any uid may create; like /tmp, only a file's owner may remove or rename it).
+ */
+#define SETTINGS_MODE_AUTO 0xffffffffU
+#define SETTINGS_MODE_FIXED_UID 0755
+#define SETTINGS_MODE_CALLER 01777
 
 struct settings {
 	char server[NFSB_SERVER_MAX]; /* "" = none */
@@ -59,7 +66,7 @@ struct settings {
 	char catalogue_dir[SETTINGS_NAME_LEN];
 	int default_uid;	   /* -1 = none */
 	int default_gid;	   /* -1 = none */
-	unsigned int default_mode; /* 0-07777 */
+	unsigned int default_mode; /* 0-07777, or SETTINGS_MODE_AUTO */
 };
 
 /*

@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "http_server.h"
 #include "jsonutil.h"
+#include "preflight.h"
+#include "version.h"
 #include "volume_api.h"
 
 #define ERRLEN 2048
@@ -114,7 +117,7 @@ json_t *volume_api_status(const struct volume_info *vi)
 		       "Export", d->export, "Subdir", "/", d->subdir, "NFSVersion", vi->nfs_version,
 		       "Mode", options_format_mode(d->mode, mode, sizeof(mode)), "Readonly",
 		       d->readonly, "OnRemove", d->remove_data ? "delete" : "keep",
-		       "MountsOnThisNode", vi->mounts, "MountIDsOnThisNode", vi->mount_ids);
+		       "ContainersOnThisNode", vi->mount_ids, "MountCallsOnThisNode", vi->mounts);
 	if (!st)
 		return NULL;
 	json_object_set_new(st, "Uid", d->uid >= 0 ? json_integer(d->uid) : json_string("caller"));
@@ -127,14 +130,18 @@ json_t *volume_api_status(const struct volume_info *vi)
 	if (vi->last_error[0])
 		json_object_set_new(st, "LastError", json_string(vi->last_error));
 	if (vi->have_space) {
-		json_object_set_new(st, "CapacityBytes", json_integer((json_int_t)vi->capacity));
-		json_object_set_new(st, "UsedBytes", json_integer((json_int_t)vi->used));
-		json_object_set_new(st, "AvailableBytes", json_integer((json_int_t)vi->available));
+		/* FSSTAT of the export: the whole file system, not this volume's own use. */
+		json_object_set_new(st, "ExportCapacityBytes",
+				    json_integer((json_int_t)vi->capacity));
+		json_object_set_new(st, "ExportUsedBytes", json_integer((json_int_t)vi->used));
+		json_object_set_new(st, "ExportAvailableBytes",
+				    json_integer((json_int_t)vi->available));
 	}
 	if (vi->mount_error[0])
 		json_object_set_new(st, "MountError", json_string(vi->mount_error));
 	if (vi->removed_on_export)
 		json_object_set_new(st, "RemovedOnExport", json_true());
+	json_object_set_new(st, "PluginVersion", json_string(OPENMPF_VERSION));
 	return st;
 }
 
@@ -163,9 +170,14 @@ static json_t *handle_get(void *ctx, json_t *req)
 	struct volume_info vi;
 	char err[ERRLEN];
 	const char *name;
+	int ret;
 
-	if (get_args(req, &name, NULL, err, sizeof(err)) < 0 ||
-	    volumes_get(ctx, name, &vi, err, sizeof(err)) < 0)
+	if (get_args(req, &name, NULL, err, sizeof(err)) < 0)
+		return jsonutil_error("%s", err);
+	ret = volumes_get(ctx, name, &vi, err, sizeof(err));
+	if (ret == -ENOENT)
+		http_server_routine_failure(); /* dockerd asks before every create */
+	if (ret < 0)
 		return jsonutil_error("%s", err);
 	return json_pack("{s:o}", "Volume", volume_object(&vi, true));
 }
@@ -188,6 +200,23 @@ static json_t *handle_list(void *ctx, json_t *req)
 	return reply;
 }
 
+/*
+ * POST /Preflight.Volume (not part of Docker's protocol: scripts/preflight.sh calls it on
+ * the plugin's socket): {"Ok": bool, "Report": "one problem or fact per line"}.
+ */
+static json_t *handle_preflight(void *ctx, json_t *req)
+{
+	struct preflight_report r;
+	json_t *reply;
+
+	(void)req;
+	if (preflight_volume(volumes_settings(ctx), &r) < 0)
+		return jsonutil_error("out of memory");
+	reply = json_pack("{s:b, s:s}", "Ok", r.ok, "Report", r.text);
+	free(r.text);
+	return reply;
+}
+
 const struct http_route volume_routes[] = {
 	{"/Plugin.Activate", handle_activate},
 	{"/VolumeDriver.Capabilities", handle_capabilities},
@@ -198,5 +227,6 @@ const struct http_route volume_routes[] = {
 	{"/VolumeDriver.Path", handle_path},
 	{"/VolumeDriver.Get", handle_get},
 	{"/VolumeDriver.List", handle_list},
+	{"/Preflight.Volume", handle_preflight},
 };
 const size_t volume_nroutes = sizeof(volume_routes) / sizeof(volume_routes[0]);

@@ -553,7 +553,7 @@ int volumes_remove(struct volumes *vs, const char *name, char *err, size_t errle
 	v = find_ready(vs, name);
 	if (!v || !v->defined) {
 		pthread_mutex_unlock(&vs->lock);
-		log_info("volume %s: Remove of an unknown volume: nothing to do", name);
+		log_debug("volume %s: Remove of an unknown volume: nothing to do", name);
 		return 0;
 	}
 	if (v->nids || v->fs) {
@@ -802,7 +802,7 @@ int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *
 	v = find_ready(vs, name);
 	if (!v || !id_release(v, id)) {
 		pthread_mutex_unlock(&vs->lock);
-		log_info("volume %s: Unmount of unknown mount ID %s: nothing to do", name, id);
+		log_debug("volume %s: Unmount of unknown mount ID %s: nothing to do", name, id);
 		return 0;
 	}
 	if (v->nids > 0 || !v->fs) {
@@ -1300,4 +1300,9 @@ void volumes_close(struct volumes *vs)
 	pthread_cond_destroy(&vs->changed);
 	pthread_mutex_destroy(&vs->lock);
 	free(vs);
+}
+
+const struct settings *volumes_settings(const struct volumes *vs)
+{
+	return &vs->cfg;
 }

@@ -107,6 +107,9 @@ int volumes_get(struct volumes *vs, const char *name, struct volume_info *out, c
 /* Every volume: *out is a new array (caller free()s), *n entries. No NFS I/O. */
 int volumes_list(struct volumes *vs, struct volume_info **out, size_t *n);
 
+/* The settings the table was opened with (borrowed, lives as long as vs). */
+const struct settings *volumes_settings(const struct volumes *vs);
+
 /* Ask the background thread for a catalogue refresh now (non-blocking). */
 void volumes_refresh_now(struct volumes *vs);
 

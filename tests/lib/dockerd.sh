@@ -31,6 +31,9 @@
 #                                   ADDR... are in /run/systemd/resolve/resolv.conf
 #
 # NODE is a name ($DK_BASE/NAME, DK_BASE defaults to /tmp/dk-test) or an absolute dir.
+# DK_PRIVATE_VARLIB=1 (env of dk_start/dk_up): the daemon sees DIR/varlib as /var/lib (a
+# bind in its private mount ns), so plugins installed with the default state mount
+# source (/var/lib) write there instead of the host's /var/lib.
 #
 # Why each daemon gets its own namespaces (measured, see the project's Docker notes):
 #  * dockerd/containerd use paths that --data-root/--exec-root do not move:
@@ -123,7 +126,7 @@ dk_start() {
 	# setsid: own session, so the test shell's signals don't reach it.
 	# unshare: private mount + UTS namespace; "slave" = host mounts still propagate in,
 	# nothing we mount (overlay, netns files, plugin mounts) leaks out to the host.
-	# shellcheck disable=SC2016  # the inner script expands its own $1..$3
+	# shellcheck disable=SC2016  # the inner script expands its own $1..$4
 	setsid "${enter[@]}" unshare --mount --uts --propagation slave -- /bin/sh -c '
 		set -e
 		dir=$1 name=$2 ns=$3 cg=$4; shift 4
@@ -135,6 +138,9 @@ dk_start() {
 			mkdir -p "$dir/.cg"; mount --rbind /sys/fs/cgroup "$dir/.cg"
 			mount -t sysfs sysfs /sys
 			mount --rbind "$dir/.cg" /sys/fs/cgroup; umount -l "$dir/.cg"
+		fi
+		if [ "${DK_PRIVATE_VARLIB:-0}" = 1 ]; then
+			mkdir -p "$dir/varlib"; mount --bind "$dir/varlib" /var/lib
 		fi
 		readlink /proc/self/ns/mnt >"$dir/mntns"
 		exec dockerd --config-file "$dir/daemon.json" \

@@ -709,6 +709,38 @@ START_TEST(test_bad_settings)
 }
 END_TEST
 
+/* Preflight.Ipam (scripts/preflight.sh): facts and PROBLEM lines, Ok only when all is well. */
+START_TEST(test_preflight)
+{
+	char p[64];
+	json_t *j;
+	const char *rep;
+
+	request_pool(GLOBAL, "", NULL, p); /* 10.0.0.0/24 */
+	j = call("/Preflight.Ipam",
+		 "{\"Subnets\":[\"10.0.0.0/24\",\"10.0.9.0/24\"],"
+		 "\"DefaultAddrPools\":[\"10.0.0.0/8\"]}",
+		 200);
+	ck_assert(json_is_false(json_object_get(j, "Ok")));
+	rep = str(j, "Report");
+	ck_assert_msg(strstr(rep, "PROBLEM: POOLS range 10.0.0.0/8 holds the bottom of the "
+				  "swarm's default address pool 10.0.0.0/8"),
+		      "%s", rep);
+	ck_assert_msg(strstr(rep, "PROBLEM: subnet 10.0.0.0/24 collides with pool 10.0.0.0/24"),
+		      "%s", rep);
+	ck_assert_msg(strstr(rep, "subnet 10.0.9.0/24 is free"), "%s", rep);
+	ck_assert_msg(strstr(rep, "a new swarm network would get 10.0.1.0/24 now"), "%s", rep);
+	json_decref(j);
+	/* A clean node: a free subnet and a default pool that POOLS does not start in. */
+	j = call("/Preflight.Ipam",
+		 "{\"Subnets\":[\"10.0.9.0/24\"],\"DefaultAddrPools\":[\"172.30.0.0/16\"]}",
+		 200);
+	ck_assert_msg(json_is_true(json_object_get(j, "Ok")), "%s", str(j, "Report"));
+	json_decref(j);
+	expect_err("/Preflight.Ipam", "{\"Subnets\":\"10.0.0.0/24\"}", "expected {");
+}
+END_TEST
+
 START_TEST(test_logs_decisions)
 {
 	char p[64];
@@ -821,6 +853,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_keepalive);
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_logs_decisions);
+	tcase_add_test(tc, test_preflight);
 	tcase_add_test(tc, test_cli);
 	suite_add_tcase(s, tc);
 	return s;

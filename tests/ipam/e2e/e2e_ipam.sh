@@ -46,7 +46,8 @@ dk_busybox_image n1 bb:latest >/dev/null
 
 # 1. The real plugin directory, state in a directory of this test.
 "$top/scripts/make-plugin-dir.sh" "$work/plugin" "$CFG" "$BIN" >/dev/null
-dk_plugin_install n1 "$DRV" "$work/plugin" "state.source=$work/state" LOG_LEVEL=debug
+dk_plugin_install n1 "$DRV" "$work/plugin" "state.source=$work/state" LOG_LEVEL=debug \
+	POOLS=10.0.0.0/8:24
 tl_ok "plugin $DRV created and enabled"
 
 # 2. Bridge network: 10.0.0.0/24 (eth1) and 10.0.1.0/24 (route) are skipped.
@@ -81,7 +82,7 @@ wait_until 60 running || { dk n1 service ps --no-trunc web >&2; tl_fail "web tas
 cid=$(dk n1 ps -q --filter label=com.docker.swarm.service.name=web | head -1)
 task_ip=$(dk n1 inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$cid")
 case $task_ip in 10.0.3.*) ;; *) tl_fail "task address '$task_ip' not in 10.0.3.0/24" ;; esac
-in_log "pool: chose 10.0.3.0/24 for openmpf-global space" ||
+in_log "pool: chose 10.0.3.0/24 in openmpf-global" ||
 	tl_fail "ov1 was not chosen in the global space"
 in_log "pool: granted requested 10.0.3.0/24 in openmpf-local" ||
 	tl_fail "the node's local copy of ov1 was not requested from us"
@@ -101,7 +102,7 @@ tl_ok "ingress recreated with $DRV: $(subnet_of ingress)"
 # 6. Plugin restart: nothing is handed out twice afterwards.
 dk n1 plugin disable -f "$DRV" >/dev/null
 dk n1 plugin enable "$DRV" >/dev/null
-ls "$work/state/pools" | grep -q 'global_10.0.3.0_24.json' || tl_fail "state files missing"
+ls "$work/state/openmpf-ipam/pools" | grep -q 'global_10.0.3.0_24.json' || tl_fail "state files missing"
 dk n1 network create -d bridge --ipam-driver "$DRV" br2 >/dev/null
 [ "$(subnet_of br2)" = 10.0.5.0/24 ] || tl_fail "br2 subnet $(subnet_of br2), want 10.0.5.0/24"
 ip=$(dk n1 run --rm --init --network br1 bb:latest ip -4 -o addr show eth0 | awk '{print $4}')

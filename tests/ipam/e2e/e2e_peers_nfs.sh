@@ -50,7 +50,7 @@ docs=$dir/nfs/export/.openmpf-ipam-networks
 start_node() { # NS NAME URL
 	local ns=$1 name=$2 url=$3 pid
 	env LOG_LEVEL=debug SHARED_NETWORKS="$url" NODE_NAME="$name" PUBLISH_INTERVAL=1 \
-		PEER_STALE_AFTER=60 NFS_TIMEOUT=2 POOLS6=none \
+		PEER_STALE_AFTER=60 NFS_TIMEOUT=2 POOLS6=none POOLS=10.0.0.0/8:24 \
 		nsenter --net="/run/netns/$ns" -- "$PLUGIN" serve --socket "$dir/$name.sock" \
 		--state-dir "$dir/state-$name" --resolv-conf "$dir/resolv.conf" \
 		>"$dir/$name.log" 2>&1 &

@@ -15,6 +15,8 @@ set -euo pipefail
 PLUGIN=$(realpath "$1")
 CALL=$(realpath "$2")
 . "$(dirname "$0")/../../lib/netns.sh"
+# The expectations below are written for the range these tests were built on.
+export POOLS=10.0.0.0/8:24 POOLS6=fd00::/8:64
 
 [ "$(id -u)" = 0 ] || tl_skip "needs root to create network namespaces"
 command -v ip >/dev/null || tl_skip "needs iproute2 (ip)"
@@ -117,7 +119,8 @@ esac
 tl_ok "colliding requested subnets refused with culprit and suggestion"
 
 # Swarm: the leader's global pool, then this node gets a route into it (a VPN comes up):
-# the node-local copy is refused visibly; the leader's explicit replay stays idempotent.
+# the node-local copy is refused visibly; the leader's explicit replay (a new allocator,
+# which Docker announces with GetCapabilities) is granted again.
 expect_pool openmpf-global 10.0.7.0/24
 ns_route "$host" 10.0.7.128/25 via 10.0.0.6
 out=$(pool_req openmpf-local 10.0.7.0/24) && tl_fail "colliding node copy accepted: $out"
@@ -125,6 +128,7 @@ case $out in
 500*"collides with route 10.0.7.128/25 via 10.0.0.6 dev eth1 table main"*) ;;
 *) tl_fail "unexpected refusal of the node copy: $out" ;;
 esac
+call /IpamDriver.GetCapabilities >/dev/null
 out=$(pool_req openmpf-global 10.0.7.0/24) || tl_fail "global replay refused: $out"
 [ "$(field "$out" PoolID)" = "openmpf-global/10.0.7.0/24" ] || tl_fail "replay: $out"
 # This node held only a local copy (another node was leader); a VPN route comes up; then
@@ -132,7 +136,7 @@ out=$(pool_req openmpf-global 10.0.7.0/24) || tl_fail "global replay refused: $o
 pool_req openmpf-local 10.0.20.0/24 >/dev/null || tl_fail "node copy of 10.0.20.0/24 refused"
 ns_route "$host" 10.0.20.0/25 via 10.0.0.6
 out=$(pool_req openmpf-global 10.0.20.0/24) || tl_fail "restore after leader change refused: $out"
-log_has "pool: granted requested 10.0.20.0/24 in openmpf-global (this node's copy of it is in use)"
+log_has "pool: granted 10.0.20.0/24 in openmpf-global: the swarm allocator restoring a network"
 # A brand-new global request for a colliding subnet is still refused.
 ns_route "$host" 10.0.22.0/24 via 10.0.0.6
 out=$(pool_req openmpf-global 10.0.22.0/24) && tl_fail "colliding global --subnet accepted: $out"

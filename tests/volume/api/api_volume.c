@@ -423,18 +423,18 @@ static void test_create(void)
 	struct stat st;
 	json_t *s, *j;
 
-	/* Defaults: only the driver named (Opts null), subdir = name, mode 0777. */
+	/* Defaults: only the driver named (Opts null), subdir = name, mode 1777 (auto, no uid). */
 	okcall(&node1, "/VolumeDriver.Create", "{\"Name\":\"plain\",\"Opts\":null}\n");
 	backing(p, sizeof(p), "plain");
 	CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode), "no directory %s", p);
-	CHECK((st.st_mode & 07777) == 0777, "plain: mode %o, want 0777", st.st_mode & 07777);
+	CHECK((st.st_mode & 07777) == 01777, "plain: mode %o, want 1777", st.st_mode & 07777);
 	backing(p, sizeof(p), ".openmpf-volumes/plain.json");
 	CHECK(read_file(p, buf, sizeof(buf)) && strstr(buf, "\"Subdir\": \"plain\""),
 	      "catalogue file %s", p);
 	/* Idempotent with the same options, also spelled differently. */
 	okcall(&node1, "/VolumeDriver.Create", "{\"Name\":\"plain\",\"Opts\":{}}");
 	okcall(&node1, "/VolumeDriver.Create",
-	       "{\"Name\":\"plain\",\"Opts\":{\"subdir\":\"/plain/\",\"mode\":\"777\"}}");
+	       "{\"Name\":\"plain\",\"Opts\":{\"subdir\":\"/plain/\",\"mode\":\"1777\"}}");
 	expect_err(&node1, "/VolumeDriver.Create",
 		   "{\"Name\":\"plain\",\"Opts\":{\"uid\":\"376\",\"readonly\":\"true\"}}",
 		   "already exists with other options", "uid \"none\" (existing) vs \"376\"",
@@ -467,7 +467,7 @@ static void test_create(void)
 		      json_integer_value(json_object_get(s, "NFSVersion")) == 3 &&
 		      json_integer_value(json_object_get(s, "Uid")) == 376 &&
 		      strcmp(json_string_value(json_object_get(s, "Mode")), "0750") == 0 &&
-		      json_integer_value(json_object_get(s, "MountsOnThisNode")) == 0,
+		      json_integer_value(json_object_get(s, "MountCallsOnThisNode")) == 0,
 	      "Status of owned: %s", json_dumps(s, 0));
 	json_decref(s);
 	j = expect_ok(&node1, "/VolumeDriver.Get", "{\"Name\":\"owned\"}");
@@ -486,13 +486,17 @@ static void test_create(void)
 	for (long long end = now_ms() + 5000;;) {
 		s = get_status(&node1, "plain");
 		if (json_is_true(json_object_get(s, "Reachable")) &&
-		    json_integer_value(json_object_get(s, "CapacityBytes")) > 0)
+		    json_integer_value(json_object_get(s, "ExportCapacityBytes")) > 0)
 			break;
-		CHECK(now_ms() < end, "Status never showed Reachable and CapacityBytes: %s",
+		CHECK(now_ms() < end, "Status never showed Reachable and ExportCapacityBytes: %s",
 		      json_dumps(s, 0));
 		json_decref(s);
 		usleep(100000);
 	}
+	CHECK(json_is_string(json_object_get(s, "PluginVersion")) &&
+		      strcmp(json_string_value(json_object_get(s, "PluginVersion")),
+			     PROJECT_VERSION) == 0,
+	      "Status.PluginVersion is not %s: %s", PROJECT_VERSION, json_dumps(s, 0));
 	json_decref(s);
 	ok("Create: settings defaults, catalogue file on the export, idempotent re-create, "
 	   "conflicting re-create names the differences, uid/gid/mode under root_squash, "
@@ -518,8 +522,8 @@ static void test_mount(void)
 	CHECK(strcmp(mp, mp2) == 0, "second mount elsewhere");
 	mount_vol(&node1, "plain", "id-b", mp2, sizeof(mp2));
 	s = get_status(&node1, "plain");
-	CHECK(json_integer_value(json_object_get(s, "MountsOnThisNode")) == 3 &&
-		      json_integer_value(json_object_get(s, "MountIDsOnThisNode")) == 2,
+	CHECK(json_integer_value(json_object_get(s, "MountCallsOnThisNode")) == 3 &&
+		      json_integer_value(json_object_get(s, "ContainersOnThisNode")) == 2,
 	      "mount counts: %s", json_dumps(s, 0));
 	json_decref(s);
 	j = expect_ok(&node1, "/VolumeDriver.Get", "{\"Name\":\"plain\"}");
@@ -620,7 +624,7 @@ static void test_concurrent(void)
 		}
 		CHECK(!is_mounted(c[0].mp), "round %d: still mounted after every Unmount", round);
 		s = get_status(&node1, "conc");
-		CHECK(json_integer_value(json_object_get(s, "MountsOnThisNode")) == 0,
+		CHECK(json_integer_value(json_object_get(s, "MountCallsOnThisNode")) == 0,
 		      "round %d: mounts left: %s", round, json_dumps(s, 0));
 		json_decref(s);
 	}

@@ -56,11 +56,11 @@ mount_vol() {
 	# nsenter itself (not the ns_exec function, which would run in a subshell): $! is then
 	# the pid of volfs_tool, which nsenter becomes (exec, no fork for a net namespace)
 	nsenter --net="/run/netns/$cli" -- "$tool" -m "$mp" -s "$server" -e "$G_PSEUDO" -p "$G_PORT" -P "$G_MNTPORT" \
-		-d "$subdir" -t "$T" "$@" >"$work/$name.out" 2>"$work/$name.log" </dev/null &
+		-d "$subdir" -t "$T" "$@" >"$work/$name.log" 2>&1 </dev/null &
 	pid=$!
 	tl_defer "stop_vol $pid '$mp'"
 	tl_on_fail "echo '--- $work/$name.log' >&2; tail -20 '$work/$name.log' >&2"
-	wait_until -p "$pid" 15 grep -q '^ready' "$work/$name.out" ||
+	wait_until -p "$pid" 15 grep -q '^ready' "$work/$name.log" ||
 		{ cat "$work/$name.log" >&2; tl_fail "mount $name ($subdir) did not come up"; }
 	mountpoint -q "$mp" || tl_fail "$mp is not a mount point after ready"
 	printf -v "MP_$name" '%s' "$mp"

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, sig, ret;
 
-	log_init("volfs_tool", LOG_LEVEL_INFO);
+	log_init("volfs_tool", LOG_LEVEL_DEBUG); /* the mount and unmount lines are debug */
 	while ((c = getopt(argc, argv, "m:s:e:p:P:d:t:u:g:rn:")) != -1) {
 		switch (c) {
 		case 'm':

@@ -136,7 +136,7 @@ START_TEST(test_defaults_from_settings)
 	ck_assert_str_eq(d.subdir, "shared");
 	ck_assert_int_eq(d.uid, -1);
 	ck_assert_int_eq(d.gid, -1);
-	ck_assert_uint_eq(d.mode, 0777);
+	ck_assert_uint_eq(d.mode, 01777); /* DEFAULT_MODE auto, caller's identity: like /tmp */
 	ck_assert(!d.readonly);
 	ck_assert(!d.remove_data);
 	ck_assert_int_eq(parse("shared", "null", &d, err, sizeof(err)), 0);
@@ -246,7 +246,7 @@ START_TEST(test_diff)
 			 0);
 	ck_assert_int_eq(options_diff(&a, &b, buf, sizeof(buf)), 3);
 	ck_assert_str_eq(buf,
-			 "uid \"none\" (existing) vs \"376\" (requested), mode \"0777\" "
+			 "uid \"none\" (existing) vs \"376\" (requested), mode \"1777\" "
 			 "(existing) vs \"0755\" (requested), on_remove \"keep\" (existing) vs "
 			 "\"delete\" (requested)");
 	ck_assert_int_eq(options_diff(&a, &b, NULL, 0), 3);

@@ -21,7 +21,7 @@ START_TEST(test_defaults)
 			 "NFS_SERVER= NFS_EXPORT= NFS_VERSION=3 NFS_PORT=0 NFS_MOUNT_PORT=0 "
 			 "NFS_TIMEOUT=5 REFRESH_INTERVAL=10 LOG_LEVEL=info STATE_DIR=/state "
 			 "MOUNT_ROOT=/mnt/volumes CATALOGUE_DIR=.openmpf-volumes DEFAULT_UID= "
-			 "DEFAULT_GID= DEFAULT_MODE=0777");
+			 "DEFAULT_GID= DEFAULT_MODE=auto");
 	ck_assert_int_eq(s.default_uid, -1);
 	ck_assert_int_eq(s.default_gid, -1);
 	/* Empty values are the defaults too (docker plugin set NFS_TIMEOUT=). */
@@ -30,7 +30,7 @@ START_TEST(test_defaults)
 		"CATALOGUE_DIR=", NULL};
 	ck_assert_int_eq(settings_parse(empty, &s, err, sizeof(err)), 0);
 	ck_assert_uint_eq(s.timeout_s, 5);
-	ck_assert_uint_eq(s.default_mode, 0777);
+	ck_assert_uint_eq(s.default_mode, SETTINGS_MODE_AUTO);
 }
 END_TEST
 
