@@ -39,6 +39,7 @@ for p in /proc/[0-9]*; do
 		tl_fail "process ${p#/proc/} of the daemon's mount ns survived dk_stop"
 	fi
 done
-[ ! -d /sys/fs/cgroup/pids/dk-d1 ] || tl_fail "cgroup dk-d1 left behind"
+cg=$(_dk_cgroup "$DK_BASE/d1")
+[ ! -d "/sys/fs/cgroup/pids/$cg" ] || tl_fail "cgroup $cg left behind"
 tl_ok "dk_stop left no process, netns or cgroup"
 echo "dockerd smoke: all checks passed"

@@ -1,129 +1,68 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# swarm3_stack.sh - issue 4 end to end on a three-node swarm:
-#   * three dockerds, each in its own network namespace, one swarm (n1 manager);
-#     node 2 has 10.0.0.0/24 on an interface (a LAN), node 3 a route to 10.0.1.0/24
-#     through a VPN-like veth link: both clash with Docker's obvious choices;
+# swarm3_stack.sh - issues 4 and 7 end to end on a three-node swarm, in the operator's flow:
+#   * three dockerds, each in its own network namespace, one swarm (n1 manager); node 2 has
+#     10.0.0.0/24 on an interface (a LAN) and a route to 10.128.0.0/22, node 3 routes to
+#     10.0.1.0/24 through a VPN-like veth link and 10.0.2.0/23 + 10.128.4.0/24 in table
+#     100: they clash with Docker's obvious choices and with the IPAM default POOLS;
 #   * nfs-ganesha and a local registry (docker-registry) in a server namespace;
 #   * both plugins built by scripts/make-plugin-dir.sh, pushed to the registry from n1 and
-#     installed on every node with `docker plugin install --grant-all-permissions`;
-#   * ingress recreated with the IPAM driver by scripts/swarm-ingress.sh;
-#   * deploy/swarm-compose.yml deployed with stand-in images (docker import of busybox).
-# Asserts: every task runs; a file the workflow manager (node 1) writes as uid 376 is read
-# by the node-manager tasks on nodes 2 and 3; no overlay or ingress subnet overlaps any
-# node's interfaces or routes; a --subnet that collides with node 2's LAN is refused,
-# naming the node; removing and redeploying the stack keeps the data; a node without the
-# volume plugin cannot run a task needing it until the plugin is installed there.
+#     installed on every node of the running swarm with `docker plugin install
+#     --grant-all-permissions` and only the settings README's install names (the default
+#     PUBLISH_INTERVAL: nothing here waits for the nodes' publications);
+#   * AT ONCE after the last install: ingress recreated with the IPAM driver by
+#     scripts/swarm-ingress.sh and deploy/swarm-compose.yml deployed (stand-in images).
+# Asserts: ingress and the stack's overlay get subnets that overlap no node's interfaces
+# or routes; every task runs and every node runs its node-manager; a file the workflow
+# manager (node 1) writes as uid 376 is read by the node-manager tasks on nodes 2 and 3; a
+# --subnet that collides with node 2's LAN is refused, naming the node; removing and
+# redeploying the stack keeps the data; a node without the volume plugin cannot run a
+# task needing it until the plugin is installed there.
 #
 # Needs root, docker.io, docker-registry, nfs-ganesha(-vfs), rpcbind, busybox-static, and
 # the release build (build/ipam-plugin/ipam-plugin, build/volume-plugin/volume-plugin).
 set -euo pipefail
 # shellcheck source=tests/lib/multinode.sh
 . "$(dirname "$0")/../lib/multinode.sh"
-# shellcheck source=tests/lib/ganesha.sh
-. "$(dirname "$0")/../lib/ganesha.sh"
 require_dockerd
 require_registry
 require_ganesha
 tl_project_dirs
 
-src=$PROJECT_SOURCE_DIR build=$PROJECT_BUILD_DIR
-ipam_bin=$build/ipam-plugin/ipam-plugin ipam_cfg=$src/ipam-plugin/config.json
-vol_bin=$build/volume-plugin/volume-plugin vol_cfg=$src/volume-plugin/config.json
-for f in "$ipam_bin" "$vol_bin"; do
-	[ -x "$f" ] || tl_skip "plugin binary $f not built (cmake --build $build)"
-done
-for f in "$ipam_cfg" "$vol_cfg"; do
-	[ -f "$f" ] || tl_skip "plugin manifest $f missing"
-done
-
-IPAM=openmpf/ipam:latest VOL=openmpf/nfs-volume:latest STACK=openmpf
+src=$PROJECT_SOURCE_DIR
+IPAM=$MN_IPAM VOL=$MN_VOL STACK=openmpf
 T0=$(tl_now_ms)
 step() { tl_log "[$(($(tl_now_ms) - T0)) ms] $*"; }
 
 DK_BASE=$(tl_tmpdir e2e-swarm3)
 export DK_BASE
 
-# declared CONFIG NAME : the manifest declares a setting (env or mount) called NAME
-declared() { tr -d '\n' <"$1" | grep -qE "\"name\"[[:space:]]*:[[:space:]]*\"$2\""; }
-
 step "plugin directories"
-"$src/scripts/make-plugin-dir.sh" "$DK_BASE/plugins/ipam" "$ipam_cfg" "$ipam_bin"
-"$src/scripts/make-plugin-dir.sh" "$DK_BASE/plugins/nfs-volume" "$vol_cfg" "$vol_bin"
+mn_plugin_dirs ipam vol
 
 step "network: 3 nodes + server namespace, clashing host networks on n2 and n3"
 mn_net_up 3
 mn_host_nets
-srv_ns=$(mn_ns srv) srv=$(mn_srv_addr)
-reg=$srv:5000
 
-step "NFS server and registry in $srv_ns"
-# standard ports: clients that know only server + export find them through rpcbind
-NFS_PORT=2049 NFS_MNTPORT=20048 NFS_BIND=0.0.0.0 ganesha_up "$DK_BASE/nfs" "$DK_BASE/nfs/export" "$srv_ns"
-registry_up "$DK_BASE/registry" "$srv_ns" "$srv" 5000
+step "NFS server and registry in $(mn_ns srv)"
+mn_servers_up
 
 step "dockerd on every node (trusting the registry)"
-mn_daemons_up 3 --insecure-registry "$reg"
+mn_daemons_up 3 --insecure-registry "$MN_REG"
 
 # on failure: what swarm and the plugins said
 dump_state() {
-	local n
 	echo "--- stack tasks" >&2
 	dk n1 stack ps --no-trunc --format '{{.Name}} {{.Node}} {{.CurrentState}} {{.Error}}' "$STACK" >&2 2>/dev/null || true
-	for n in $(mn_nodes); do
-		echo "--- $n: $IPAM log" >&2
-		dk_plugin_log "$n" "$IPAM" 25 >&2 2>/dev/null || true
-		echo "--- $n: $VOL log" >&2
-		dk_plugin_log "$n" "$VOL" 25 >&2 2>/dev/null || true
-	done
+	MN_DUMP_LINES=25 mn_dump_plugins ipam vol
 }
 tl_on_fail dump_state
 
 step "push both plugins from n1 to the registry"
-registry_push_plugin n1 "$DK_BASE/plugins/ipam" "$reg/$IPAM"
-registry_push_plugin n1 "$DK_BASE/plugins/nfs-volume" "$reg/$VOL"
+mn_push_plugins ipam vol
 
-# per-node settings, only those the manifests declare
-ipam_settings() {
-	local n=$1 s=()
-	declared "$ipam_cfg" state && { mkdir -p "$DK_BASE/$n/ipam-state"; s+=("state.source=$DK_BASE/$n/ipam-state"); }
-	declared "$ipam_cfg" LOG_LEVEL && s+=(LOG_LEVEL=debug)
-	declared "$ipam_cfg" SHARED_NETWORKS && s+=("SHARED_NETWORKS=nfs://$srv/export")
-	declared "$ipam_cfg" NODE_NAME && s+=("NODE_NAME=$n")
-	declared "$ipam_cfg" PUBLISH_INTERVAL && s+=(PUBLISH_INTERVAL=2)
-	echo "${s[@]}"
-}
-vol_settings() {
-	local n=$1 s=()
-	declared "$vol_cfg" state && { mkdir -p "$DK_BASE/$n/vol-state"; s+=("state.source=$DK_BASE/$n/vol-state"); }
-	declared "$vol_cfg" LOG_LEVEL && s+=(LOG_LEVEL=debug)
-	declared "$vol_cfg" NFS_SERVER && s+=("NFS_SERVER=$srv")
-	declared "$vol_cfg" NFS_EXPORT && s+=(NFS_EXPORT=/export)
-	declared "$vol_cfg" NFS_PORT && s+=(NFS_PORT=2049)
-	declared "$vol_cfg" NFS_MOUNT_PORT && s+=(NFS_MOUNT_PORT=20048)
-	declared "$vol_cfg" NFS_TIMEOUT && s+=(NFS_TIMEOUT=5)
-	declared "$vol_cfg" REFRESH_INTERVAL && s+=(REFRESH_INTERVAL=2)
-	echo "${s[@]}"
-}
-
-step "install both plugins from the registry on every node (n3, n2, then the leader n1)"
-for n in n3 n2 n1; do
-	# shellcheck disable=SC2046  # word lists of KEY=VALUE settings (no spaces inside)
-	registry_install_plugin "$n" "$reg/$IPAM" "$IPAM" $(ipam_settings "$n")
-	# shellcheck disable=SC2046
-	registry_install_plugin "$n" "$reg/$VOL" "$VOL" $(vol_settings "$n")
-done
-for n in $(mn_nodes); do
-	for p in "$IPAM" "$VOL"; do
-		[ "$(dk "$n" plugin inspect -f '{{.Enabled}}' "$p")" = true ] || tl_fail "$n: $p not enabled"
-	done
-done
-tl_ok "both plugins installed from $reg and enabled on n1, n2, n3"
-
-step "swarm"
-mn_swarm_up
-
-step "stand-in images on every node"
+step "swarm (n1 manager, n2 and n3 workers) and stand-in images on every node"
+mn_swarm_up 1
 for n in $(mn_nodes); do
 	dk_busybox_image "$n" bb:latest
 	for img in openmpf_workflow_manager:latest openmpf_node_manager:latest openmpf_activemq:latest postgres:alpine; do
@@ -132,37 +71,29 @@ for n in $(mn_nodes); do
 done
 
 # the hosts' own networks, before anything of ours exists
-for n in $(mn_nodes); do
-	mn_host_networks "$n" >"$DK_BASE/hostnets.$n"
-	tl_log "$n host networks: $(tr '\n' ' ' <"$DK_BASE/hostnets.$n")"
-done
+mn_snapshot_hostnets
 grep -qx 10.0.0.0/24 "$DK_BASE/hostnets.n2" || tl_fail "rig: n2 lacks its 10.0.0.0/24 LAN"
 grep -qx 10.0.1.0/24 "$DK_BASE/hostnets.n3" || tl_fail "rig: n3 lacks its route to 10.0.1.0/24"
+grep -qx 10.0.2.0/23 "$DK_BASE/hostnets.n3" || tl_fail "rig: n3 lacks its table-100 route to 10.0.2.0/23"
 
-# check_subnets NETWORK : NETWORK uses our driver and its IPv4 subnets overlap no node's
-# host networks (fails naming the subnet, the node and its network)
-check_subnets() {
-	local net=$1 drv subs s n h
-	drv=$(dk n1 network inspect -f '{{.IPAM.Driver}}' "$net")
-	[ "$drv" = "$IPAM" ] || tl_fail "network $net uses IPAM driver '$drv', want $IPAM"
-	subs=$(dk n1 network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$net" | tr ' ' '\n' | grep '\.' || true)
-	[ -n "$subs" ] || tl_fail "network $net has no IPv4 subnet"
-	for s in $subs; do
-		for n in $(mn_nodes); do
-			while read -r h; do
-				if cidr_overlaps "$s" "$h"; then
-					tl_fail "network $net got subnet $s, which overlaps $h on $n"
-				fi
-			done <"$DK_BASE/hostnets.$n"
-		done
-	done
-	tl_ok "network $net: subnet $(echo "$subs" | tr '\n' ' ')overlaps no node's interfaces or routes"
-}
-
-step "ingress with the IPAM driver (scripts/swarm-ingress.sh)"
+# The leader first, as an operator starting on the manager would: its plugin starts
+# before the others have published anything, so its decisions must read the shared place
+# afresh (issue 7: the leader decided from a copy that held no peers).
+step "install both plugins from the registry on every node (the leader n1, n2, then n3)"
+for n in n1 n2 n3; do
+	mn_install "$n" ipam
+	mn_install "$n" vol
+done
+# no waiting from here on: the operator goes on at once
+step "ingress with the IPAM driver (scripts/swarm-ingress.sh), at once"
 DOCKER=$DOCKER DOCKER_HOST=unix://$DK_BASE/n1/docker.sock "$src/scripts/swarm-ingress.sh" --driver "$IPAM"
-check_subnets ingress
-
+for n in $(mn_nodes); do
+	for p in "$IPAM" "$VOL"; do
+		[ "$(dk "$n" plugin inspect -f '{{.Enabled}}' "$p")" = true ] || tl_fail "$n: $p not enabled"
+	done
+done
+tl_ok "both plugins installed from $MN_REG and enabled on n1, n2, n3"
+mn_check_clear ingress || true
 
 # converged : every service of the stack has all its replicas running
 converged() {
@@ -177,7 +108,8 @@ deploy() {
 	E2E_TOKEN=$1 dk n1 stack deploy --resolve-image never \
 		-c "$src/deploy/swarm-compose.yml" -c "$src/tests/e2e/swarm3-standins.yml" "$STACK" >/dev/null
 	wait_until 30 dk n1 network inspect "$ov" || tl_fail "stack network $ov not created"
-	check_subnets "$ov"
+	mn_wait_subnet n1 "$ov" >/dev/null || tl_fail "stack network $ov got no subnet within 30 s"
+	mn_check_clear "$ov" || true
 	if ! wait_until 120 converged; then
 		dk n1 stack services "$STACK" >&2
 		tl_fail "stack $STACK did not converge within 120 s"
@@ -195,6 +127,14 @@ step "deploy the example stack (token $token)"
 deploy "$token"
 dk n1 stack services "$STACK"
 tl_ok "every service of the stack runs all its replicas"
+for n in $(mn_nodes); do
+	[ -n "$(task_container "$n" "${STACK}_node-manager")" ] || tl_fail "$n runs no node-manager task"
+done
+tl_ok "every node runs its node-manager task"
+# every overlay in the swarm is ours and clear of every node's networks
+for net in $(dk n1 network ls --filter driver=overlay --format '{{.Name}}'); do
+	[ "$net" = ingress ] || [ "$net" = "$ov" ] || mn_check_clear "$net" || true
+done
 
 # the workflow manager runs on n1 (manager constraint); node managers one per node
 wfm=$(task_container n1 "${STACK}_workflow-manager")
@@ -268,8 +208,7 @@ wait_until 60 eval 'pinned_state | grep -qi "not found"' ||
 	tl_fail "pinned task on n3 without the plugin was not rejected for it: $(pinned_state | head -3)"
 if pinned_state | grep -q '^Running'; then tl_fail "task ran on n3 without the volume plugin"; fi
 tl_ok "without the plugin the task on n3 is rejected: $(pinned_state | grep -i -m1 "not found")"
-# shellcheck disable=SC2046
-registry_install_plugin n3 "$reg/$VOL" "$VOL" $(vol_settings n3)
+mn_install n3 vol
 wait_until 90 eval 'pinned_state | grep -q "^Running"' || tl_fail "pinned task did not run after installing the plugin on n3"
 got=$(dk n3 exec "$(task_container n3 pinned)" cat /share/persist.txt)
 [ "$got" = "persist-$token" ] || tl_fail "n3 pinned task read '$got'"

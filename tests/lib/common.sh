@@ -8,6 +8,7 @@
 #     tl_on_fail "tail -20 /tmp/x/log"      # run at exit only when the test failed
 #     wait_until 5 test -S /tmp/x/sock      # poll every 0.1 s, fail after 5 s
 #     tl_fail "what went wrong"             # print FAIL: ... and exit 1
+#     tl_check_fail "an assertion failed"   # print FAIL: ..., go on; the test fails at exit
 #     tl_skip "why this cannot run here"    # print SKIP: ... and exit 77
 #
 # Sourcing installs an EXIT trap (and INT/TERM/HUP traps that exit through it).
@@ -23,6 +24,7 @@ _TL_COMMON_SH=1
 TL_CLEANUPS=()     # commands run at exit, LIFO
 TL_FAIL_HOOKS=()   # commands run at exit when the status is neither 0 nor 77
 TL_STATUS=0        # exit status seen by the hooks
+TL_CHECK_FAILS=()  # failed checks recorded by tl_check_fail (this shell only)
 # Directories made by tl_tmpdir. It is usually called as d=$(tl_tmpdir x), in a subshell
 # whose tl_defer would be lost, so the list lives in a file ($$ is the same in subshells).
 TL_TMPLIST=/tmp/.tl-tmpdirs.$$
@@ -37,6 +39,15 @@ tl_ok() { printf 'ok   %s\n' "$*"; }
 tl_fail() {
 	printf 'FAIL: %s\n' "$*" >&2
 	exit 1
+}
+
+# tl_check_fail MSG... : a failed check after which the test can still go on (so one run
+# shows every check that fails, not only the first): print FAIL, remember it, return 0.
+# At exit the test fails (status 1) and lists these. Call it in the test's own shell, not
+# in a subshell ($(...), a pipeline): a subshell's record is lost.
+tl_check_fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	TL_CHECK_FAILS+=("$*")
 }
 
 # tl_skip REASON... : print SKIP and exit 77 (ctest reports the test as skipped)
@@ -56,6 +67,11 @@ _tl_exit() {
 	set +e
 	trap - EXIT INT TERM HUP
 	local i
+	if [ ${#TL_CHECK_FAILS[@]} -gt 0 ]; then
+		printf '%s check(s) failed:\n' "${#TL_CHECK_FAILS[@]}" >&2
+		printf '  FAIL: %s\n' "${TL_CHECK_FAILS[@]}" >&2
+		if [ "$TL_STATUS" -eq 0 ] || [ "$TL_STATUS" -eq 77 ]; then TL_STATUS=1; fi
+	fi
 	if [ "$TL_STATUS" -ne 0 ] && [ "$TL_STATUS" -ne 77 ]; then
 		for ((i = 0; i < ${#TL_FAIL_HOOKS[@]}; i++)); do
 			eval "${TL_FAIL_HOOKS[i]}"

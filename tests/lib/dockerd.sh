@@ -24,6 +24,11 @@
 #   dk_plugin_id NODE NAME:TAG      the plugin's 64-hex ID
 #   dk_plugin_log NODE NAME:TAG [N] the last N (40) stderr/stdout lines of the plugin
 #                                   (from dockerd.log, where dockerd copies them)
+#   dk_host_exec NODE CMD...        run CMD in NODE's "host": its dockerd's mount and
+#                                   network namespaces (what containers and plugins see)
+#   dk_resolved_stub NODE ADDR...   make NODE a systemd-resolved host: /etc/resolv.conf
+#                                   holds only the stub 127.0.0.53, the upstream servers
+#                                   ADDR... are in /run/systemd/resolve/resolv.conf
 #
 # NODE is a name ($DK_BASE/NAME, DK_BASE defaults to /tmp/dk-test) or an absolute dir.
 # DK_PRIVATE_VARLIB=1 (env of dk_start/dk_up): the daemon sees DIR/varlib as /var/lib (a
@@ -66,6 +71,15 @@ file_is_static() {
 	! LC_ALL=C ldd "$1" 2>/dev/null | grep -q '=>\|ld-linux'
 }
 
+# _dk_cgroup DIR : the cgroup parent of the daemon in DIR: dk-<name>-<parent dir name>,
+# unique per test run (tl_tmpdir), so concurrent runs on one machine never share one
+# (dk_stop kills what is left in it)
+_dk_cgroup() {
+	local p
+	p=$(basename "$(dirname "$1")")
+	echo "dk-$(basename "$1")-${p//[^A-Za-z0-9_.-]/_}"
+}
+
 # _dk_dir NODE : the daemon directory of NODE
 _dk_dir() {
 	case $1 in
@@ -90,13 +104,14 @@ _dk_api_up() { [ -S "$1/docker.sock" ] && "$DOCKER" -H "unix://$1/docker.sock" v
 #   NETNS  run in this network namespace (created with lo up if missing; "" = the
 #          caller's netns, then only ONE daemon may run there)
 # Returns when the API answers (deadline DK_START_TIMEOUT s). Every daemon gets
-# --cgroup-parent /dk-<basename DIR>: keep basenames unique.
+# --cgroup-parent /$(_dk_cgroup DIR) (dk-<basename DIR>-<basename of DIR's parent>).
 dk_start() {
 	local dir=$1 ns=${2:-}
 	shift
 	[ $# -gt 0 ] && shift
-	local name t0 pid
+	local name t0 pid cg
 	name=$(basename "$dir")
+	cg=$(_dk_cgroup "$dir")
 	mkdir -p "$dir"
 	echo '{}' >"$dir/daemon.json" # never pick up a host /etc/docker/daemon.json
 	rm -f "$dir/dockerd.pid" "$dir/mntns"
@@ -111,10 +126,10 @@ dk_start() {
 	# setsid: own session, so the test shell's signals don't reach it.
 	# unshare: private mount + UTS namespace; "slave" = host mounts still propagate in,
 	# nothing we mount (overlay, netns files, plugin mounts) leaks out to the host.
-	# shellcheck disable=SC2016  # the inner script expands its own $1..$3
+	# shellcheck disable=SC2016  # the inner script expands its own $1..$4
 	setsid "${enter[@]}" unshare --mount --uts --propagation slave -- /bin/sh -c '
 		set -e
-		dir=$1 name=$2 ns=$3; shift 3
+		dir=$1 name=$2 ns=$3 cg=$4; shift 4
 		hostname "$name"
 		for p in /run/docker /run/containerd /etc/docker; do
 			mkdir -p "$p"; mount -t tmpfs -o mode=0711 "dk-$name" "$p"
@@ -131,8 +146,8 @@ dk_start() {
 		exec dockerd --config-file "$dir/daemon.json" \
 			--data-root "$dir/data" --exec-root "$dir/exec" \
 			-H "unix://$dir/docker.sock" --pidfile "$dir/dockerd.pid" \
-			--storage-driver overlay2 --cgroup-parent "/dk-$name" "$@"
-	' sh "$dir" "$name" "$ns" "$@" >"$dir/dockerd.log" 2>&1 </dev/null &
+			--storage-driver overlay2 --cgroup-parent "/$cg" "$@"
+	' sh "$dir" "$name" "$ns" "$cg" "$@" >"$dir/dockerd.log" 2>&1 </dev/null &
 	local launcher=$!
 	echo "$launcher" >"$dir/launcher.pid"
 	if ! wait_until -q -p "$launcher" "$DK_START_TIMEOUT" _dk_api_up "$dir"; then
@@ -147,13 +162,13 @@ dk_start() {
 # pids of processes this daemon left behind: same mount ns (containerd, shims), inside
 # its cgroup parent (containers), or in a cgroup named after one of its plugin IDs
 _dk_leftovers() {
-	local dir=$1 name mnt p id
-	name=$(basename "$dir")
+	local dir=$1 cg mnt p id
+	cg=$(_dk_cgroup "$dir")
 	mnt=$(cat "$dir/mntns" 2>/dev/null || true)
 	for p in /proc/[0-9]*; do
 		if [ -n "$mnt" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mnt" ]; then echo "${p#/proc/}"; fi
 	done
-	cat /sys/fs/cgroup/pids/dk-"$name"/*/cgroup.procs 2>/dev/null || true
+	cat /sys/fs/cgroup/pids/"$cg"/*/cgroup.procs 2>/dev/null || true
 	for p in "$dir"/data/plugins/*/; do
 		id=$(basename "$p")
 		case $id in *[!0-9a-f]*) continue ;; esac
@@ -195,7 +210,7 @@ dk_stop() {
 	echo "dockerd $name stopped in $(($(tl_now_ms) - t0)) ms"
 	# empty cgroup dirs: ours (--cgroup-parent) and /<plugin-id> ones runc leaves behind
 	local c id
-	for c in /sys/fs/cgroup/*/dk-"$name"; do
+	for c in /sys/fs/cgroup/*/"$(_dk_cgroup "$dir")"; do
 		if [ -d "$c" ]; then find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
 	done
 	for c in "$dir"/data/plugins/*/; do
@@ -296,4 +311,46 @@ dk_plugin_install() {
 		return 1
 	fi
 	echo "$node: plugin $name enabled in $(($(tl_now_ms) - t0)) ms"
+}
+
+# dk_host_exec NODE CMD... : run CMD inside NODE's dockerd mount and network namespaces
+# (mounts made there are private to that daemon, its containers and plugins)
+dk_host_exec() {
+	local d pid
+	d=$(_dk_dir "$1")
+	shift
+	pid=$(cat "$d/dockerd.pid" 2>/dev/null) || {
+		echo "dk_host_exec: no $d/dockerd.pid" >&2
+		return 1
+	}
+	nsenter -t "$pid" --mount --net -- "$@"
+}
+
+# dk_resolved_stub NODE ADDR... : in NODE's dockerd mount namespace only, bind a file
+# holding just `nameserver 127.0.0.53` (the systemd-resolved stub) over /etc/resolv.conf
+# and put a tmpfs on /run/systemd whose resolve/resolv.conf names the upstream servers
+# ADDR... Do it before plugins are enabled: a plugin sees the mounts of its daemon's
+# namespace at enable time. (/run/systemd is created on the host if it is missing, like
+# /run/docker by dk_start; nothing is mounted there on the host.)
+dk_resolved_stub() {
+	local node=$1 d a
+	shift
+	d=$(_dk_dir "$node")
+	mkdir -p "$d/resolved"
+	printf '# systemd-resolved stub (test)\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n' \
+		>"$d/resolved/stub-resolv.conf"
+	{
+		echo "# upstream servers systemd-resolved uses (test)"
+		for a in "$@"; do echo "nameserver $a"; done
+		echo "search ."
+	} >"$d/resolved/resolv.conf"
+	mkdir -p /run/systemd
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	dk_host_exec "$node" sh -c '
+		set -e
+		mount --bind "$1/stub-resolv.conf" /etc/resolv.conf
+		mount -t tmpfs -o mode=0755 resolved-test /run/systemd
+		mkdir -p /run/systemd/resolve
+		cp "$1/resolv.conf" /run/systemd/resolve/resolv.conf
+		cp "$1/stub-resolv.conf" /run/systemd/resolve/stub-resolv.conf' sh "$d/resolved"
 }
