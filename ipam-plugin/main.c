@@ -70,6 +70,16 @@ static void plugin_changed(void *arg)
 	peer_sync_poke(hostview_peers(&pl->hv));
 }
 
+/* A pool was granted: publish before the reply (see struct pools). */
+static void plugin_publish(void *arg)
+{
+	struct plugin *pl = arg;
+	char err[512];
+
+	if (peer_sync_refresh(hostview_peers(&pl->hv), err, sizeof(err)) < 0)
+		log_debug("peers: publication after a grant failed (retried soon): %s", err);
+}
+
 /* peer_sync's collect: this host's networks and the swarm pools held here. */
 static int collect_own(void *arg, struct hostnet_list *out)
 {
@@ -289,6 +299,7 @@ static int plugin_init(struct plugin *pl, const struct args *a, bool serving, ch
 	pl->pools.hostnets_arg = pl;
 	pl->pools.changed = plugin_changed;
 	pl->pools.changed_arg = pl;
+	pl->pools.publish = plugin_publish;
 	return ret;
 }
 

@@ -65,6 +65,10 @@ struct peer_sync {
 	bool failed;	       /* the last round failed: retry with backoff */
 	long long last_ok_ms;  /* monotonic end of the last successful round */
 	long long last_end_ms; /* monotonic end of the last round, whatever its outcome */
+	long long round_start_ms;   /* round thread: start of the running round */
+	long long last_ok_start_ms; /* start of the last successful round: what it saw is
+				       at least that recent */
+	long long last_start_ms;    /* start of the last round, whatever its outcome */
 	bool duplicate; /* another plugin publishes under our NODE_NAME */
 	bool read_only; /* publish nothing (the CLI) */
 	time_t last_ok;
@@ -440,6 +444,7 @@ static void round_finish(struct peer_sync *ps, struct round *r, int ret, const c
 {
 	pthread_mutex_lock(&ps->copy_lock);
 	ps->last_end_ms = now_ms();
+	ps->last_start_ms = ps->round_start_ms;
 	ps->failed = ret != 0;
 	if (ret) {
 		/* Log changes only: the first failure differs from the empty last_error. */
@@ -470,6 +475,7 @@ static void round_finish(struct peer_sync *ps, struct round *r, int ret, const c
 	ps->reachable = true;
 	ps->last_ok = time(NULL);
 	ps->last_ok_ms = ps->last_end_ms;
+	ps->last_ok_start_ms = ps->round_start_ms;
 	ps->last_error[0] = '\0';
 	pthread_mutex_unlock(&ps->copy_lock);
 }
@@ -490,6 +496,7 @@ static int do_round_locked(struct peer_sync *ps, bool publish, char *err, size_t
 	pthread_mutex_lock(&ps->copy_lock);
 	dirty = ps->dirty;
 	ps->dirty = false;
+	ps->round_start_ms = now_ms();
 	pthread_mutex_unlock(&ps->copy_lock);
 	if (ps->read_only || (!publish && !dirty && ps->published))
 		goto round; /* text NULL: publish nothing */
@@ -746,7 +753,7 @@ int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
 	if (!ps)
 		return 0;
 	pthread_mutex_lock(&ps->copy_lock);
-	last_ok = ps->last_ok_ms;
+	last_ok = ps->last_ok_start_ms;
 	failed = ps->failed;
 	pthread_mutex_unlock(&ps->copy_lock);
 	if (last_ok && asked - last_ok <= (long long)max_age_ms)
@@ -761,11 +768,12 @@ int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
 	pthread_mutex_lock(&ps->round_lock);
 	/*
 	 * Concurrent requests share one read: whoever held round_lock before us ran a round
-	 * that ended after we asked, successful or not (a failure is not retried here, so
-	 * a dead place costs one NFS_TIMEOUT, not one per waiting request).
+	 * that started after we asked (one that started earlier may have missed a document
+	 * written just before we asked), successful or not (a failure is not retried here,
+	 * so a dead place costs one NFS_TIMEOUT, not one per waiting request).
 	 */
 	pthread_mutex_lock(&ps->copy_lock);
-	last_end = ps->last_end_ms;
+	last_end = ps->last_start_ms;
 	pthread_mutex_unlock(&ps->copy_lock);
 	if (last_end < asked)
 		ret = do_round_locked(ps, false, err, sizeof(err));

@@ -130,9 +130,14 @@ static int save(struct pools *ps, const struct pa_pool *p, char *err, size_t err
 	return 0;
 }
 
+/*
+ * Publish soon: a global pool is cluster knowledge, and a local one (a bridge) is a new
+ * host interface the leader must avoid before the next routine publication.
+ */
 static void changed(struct pools *ps, enum pa_space space)
 {
-	if (space == PA_SPACE_GLOBAL && ps->changed)
+	(void)space;
+	if (ps->changed)
 		ps->changed(ps->changed_arg);
 }
 
@@ -443,6 +448,8 @@ int pools_request(struct pools *ps, const struct pools_request *r, char *id, siz
 		*pool = p->net;
 	}
 	pthread_mutex_unlock(&ps->lock);
+	if (ret == 0 && ps->publish)
+		ps->publish(ps->changed_arg);
 out:
 	hostnet_list_fini(&hosts);
 	return ret;
@@ -575,8 +582,10 @@ int pools_global_held(struct pools *ps, struct hostnet_list *out)
 		const struct pa_pool *p = ps->alloc.pools[i];
 		struct hostnet h = {.kind = HOSTNET_POOL};
 
-		if (p->space != PA_SPACE_GLOBAL)
-			continue;
+		/*
+		 * Local pools too: a bridge's interface appears only after Docker gets the
+		 * pool, later than this publication, and the leader must avoid it.
+		 */
 		h.net = p->net;
 		h.addr = p->net;
 		ret = hostnet_list_add(out, &h);

@@ -36,7 +36,7 @@
  */
 typedef int (*pools_hostnets_fn)(void *arg, bool global, struct hostnet_list *out, char *err,
 				 size_t errlen);
-/* The set of global-space pools changed (to publish it). Called with the lock held. */
+/* A pool was added or released (to publish at once). Called with the lock held. */
 typedef void (*pools_changed_fn)(void *arg);
 
 struct pools {
@@ -50,6 +50,12 @@ struct pools {
 	void *hostnets_arg;
 	pools_changed_fn changed;
 	void *changed_arg;
+	/*
+	 * Called after a pool was granted, without the lock, before the reply goes out:
+	 * publish now, so that another node's next decision cannot miss this one (may be
+	 * NULL; bounded by NFS_TIMEOUT; a failure only delays the publication).
+	 */
+	void (*publish)(void *arg);
 };
 
 /* A RequestPool, parsed (ipam_api) and validated against the settings. */
@@ -103,7 +109,8 @@ int pools_release_address(struct pools *ps, const char *id, const struct cidr *a
 			  size_t errlen);
 
 /*
- * Append one HOSTNET_POOL entry per global-space pool held (what peer_sync publishes).
+ * Append one HOSTNET_POOL entry per pool held, in either space (what peer_sync
+ * publishes: swarm pools, and local ones whose bridge may not exist yet).
  * Returns 0 or -ENOMEM.
  */
 int pools_global_held(struct pools *ps, struct hostnet_list *out);
