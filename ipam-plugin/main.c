@@ -76,7 +76,7 @@ static void plugin_publish(void *arg)
 	struct plugin *pl = arg;
 	char err[512];
 
-	if (peer_sync_refresh(hostview_peers(&pl->hv), err, sizeof(err)) < 0)
+	if (peer_sync_publish_now(hostview_peers(&pl->hv), err, sizeof(err)) < 0)
 		log_debug("peers: publication after a grant failed (retried soon): %s", err);
 }
 

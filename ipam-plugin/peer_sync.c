@@ -805,3 +805,20 @@ void peer_sync_describe(struct peer_sync *ps, char *buf, size_t len)
 		 ps->last_error[0] ? "; last error: " : "", ps->last_error);
 	pthread_mutex_unlock(&ps->copy_lock);
 }
+
+int peer_sync_publish_now(struct peer_sync *ps, char *err, size_t errlen)
+{
+	bool failed;
+
+	if (!ps)
+		return 0;
+	pthread_mutex_lock(&ps->copy_lock);
+	failed = ps->failed;
+	pthread_mutex_unlock(&ps->copy_lock);
+	if (failed) {
+		/* A known outage: nothing waits; the thread publishes once it is back. */
+		peer_sync_poke(ps);
+		return -EAGAIN;
+	}
+	return do_round(ps, true, err, errlen);
+}

@@ -84,6 +84,13 @@ bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms);
  */
 int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms);
 
+/*
+ * Publish (and read) now and wait for it, unless the place is in a known outage (the
+ * last round failed): then only wake the thread and return -EAGAIN at once. Returns 0
+ * or -errno with a message. NULL ps: 0.
+ */
+int peer_sync_publish_now(struct peer_sync *ps, char *err, size_t errlen);
+
 /* Our networks or pools changed: publish soon (wakes the thread). NULL-safe. */
 void peer_sync_poke(struct peer_sync *ps);
 
