@@ -227,7 +227,7 @@ static int fresh_hosts(void *arg, bool global, struct hostnet_list *out, char *e
 	int ret = fake_hosts(NULL, global, out, err, errlen);
 
 	if (ret == 0 && global) {
-		peer_sync_freshen(ps, 0);
+		peer_sync_freshen(ps);
 		ret = peer_sync_snapshot(ps, out) < 0 ? -ENOMEM : 0;
 	}
 	return ret;

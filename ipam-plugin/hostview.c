@@ -57,7 +57,7 @@ int hostview_read(struct hostview *hv, bool global, struct hostnet_list *out, ch
 
 	if (ret == 0 && global && ps) {
 		/* A failed refresh is logged by peer_sync; the last copy is used then. */
-		peer_sync_freshen(ps, HOSTVIEW_PEERS_MAX_AGE_MS);
+		peer_sync_freshen(ps);
 		if (peer_sync_snapshot(ps, out) < 0) {
 			snprintf(err, errlen, "out of memory copying the other nodes' networks");
 			ret = -ENOMEM;

@@ -4,7 +4,7 @@
  * interfaces and routes (netlink), its DNS servers (resolv.conf, or systemd-resolved's
  * upstream list when resolv.conf only names the stub, as Docker does), and, for the
  * global (swarm) space, every other node's networks and swarm pools as published in the
- * shared place (peer_sync), refreshed when the copy is older than about a second. The
+ * shared place (peer_sync), re-read before each such decision. The
  * route policy (setting ROUTES) is applied last, to all of them.
  */
 #ifndef IPAM_HOSTVIEW_H
@@ -16,9 +16,6 @@
 #include "hostnet.h"
 #include "netlink.h"
 #include "peer_sync.h"
-
-/* A global-space decision re-reads the other nodes' documents when its copy is older. */
-#define HOSTVIEW_PEERS_MAX_AGE_MS 1000
 
 struct hostview {
 	const char *resolv_conf;   /* borrowed; "" or NULL: no DNS servers */
@@ -36,7 +33,7 @@ int hostview_own(struct hostview *hv, struct hostnet_list *out, char *err, size_
 
 /*
  * What a decision avoids: this host's networks and, when global, the other nodes'
- * (refreshed first if older than HOSTVIEW_PEERS_MAX_AGE_MS, bounded by NFS_TIMEOUT; on
+ * (re-read first unless a read started since the call, bounded by NFS_TIMEOUT; on
  * failure the last copy), then filtered by the route policy. Appends to out. Returns 0
  * or -errno with a message. Thread-safe.
  */

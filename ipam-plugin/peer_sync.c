@@ -743,9 +743,9 @@ bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms)
 	return false;
 }
 
-int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
+int peer_sync_freshen(struct peer_sync *ps)
 {
-	long long asked = now_ms(), last_ok, last_end;
+	long long asked = now_ms(), last_ok, last_start;
 	bool failed;
 	char err[512];
 	int ret = 0;
@@ -756,7 +756,12 @@ int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
 	last_ok = ps->last_ok_start_ms;
 	failed = ps->failed;
 	pthread_mutex_unlock(&ps->copy_lock);
-	if (last_ok && asked - last_ok <= (long long)max_age_ms)
+	/*
+	 * Only a read that started after the caller asked can hold what another node did
+	 * just before: an operator creates a bridge on one node and a swarm network on the
+	 * leader within the same second, so a copy "young enough" is not good enough.
+	 */
+	if (last_ok > asked)
 		return 0;
 	/*
 	 * A known outage (read before, failing now): decide from the last copy at once; the
@@ -773,9 +778,9 @@ int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms)
 	 * so a dead place costs one NFS_TIMEOUT, not one per waiting request).
 	 */
 	pthread_mutex_lock(&ps->copy_lock);
-	last_end = ps->last_start_ms;
+	last_start = ps->last_start_ms;
 	pthread_mutex_unlock(&ps->copy_lock);
-	if (last_end < asked)
+	if (last_start <= asked)
 		ret = do_round_locked(ps, false, err, sizeof(err));
 	pthread_mutex_unlock(&ps->round_lock);
 	return ret;

@@ -4,8 +4,8 @@
  * every other node's, so the plugin that chooses a pool (the swarm leader's) avoids the
  * networks of all nodes. One background thread publishes every interval (at once after a
  * change, and with a short backoff after a failure); a global-space decision refreshes
- * the copy first when it is older than about a second (peer_sync_freshen), so it never
- * decides from a copy older than the operator's last step on another node.
+ * the copy first (peer_sync_freshen), so it never decides from a copy older than the
+ * operator's last step on another node.
  *
  * The shared place (setting SHARED_NETWORKS) is either
  *   nfs://SERVER/EXPORT[?nfsport=N&mountport=N]   spoken to through libnfs, like the
@@ -74,15 +74,16 @@ int peer_sync_refresh(struct peer_sync *ps, char *err, size_t errlen);
 bool peer_sync_wait_first(struct peer_sync *ps, unsigned int max_ms);
 
 /*
- * Make the copy at most max_age_ms old: when it is older, read the shared place now
- * (without publishing unless a change is pending). Concurrent callers share one read; a
+ * Make the copy one read after the call began: unless a read started since, read the
+ * shared place now (without publishing unless a change is pending). Concurrent callers
+ * share one read; a
  * read that fails is not repeated for callers that waited for it, and the last copy
  * stays (the failure is logged once per change of state). Bounded by NFS_TIMEOUT.
  * During a known outage (the place was read before and the last round failed) nothing
  * waits: -EAGAIN, decide from the last copy while the thread retries. Returns 0 or
  * -errno. NULL ps: 0.
  */
-int peer_sync_freshen(struct peer_sync *ps, unsigned int max_age_ms);
+int peer_sync_freshen(struct peer_sync *ps);
 
 /*
  * Publish (and read) now and wait for it, unless the place is in a known outage (the
