@@ -18,10 +18,10 @@
 #include "peer_sync.h"
 
 struct hostview {
-	const char *resolv_conf;   /* borrowed; "" or NULL: no DNS servers */
-	const char *resolved_conf; /* borrowed; systemd-resolved's upstream list */
-	struct netlink_view *view; /* NULL: a fresh dump every time (CLI) */
-	struct peer_sync *peers;   /* NULL: off; set with hostview_set_peers */
+	const char *resolv_conf;		   /* borrowed; "" or NULL: no DNS servers */
+	const char *resolved_conf;		   /* borrowed; systemd-resolved's upstream list */
+	struct netlink_view *view;		   /* NULL: a fresh dump every time (CLI) */
+	struct peer_sync *peers;		   /* NULL: off; set with hostview_set_peers */
 	const struct hostnet_route_policy *routes; /* borrowed; NULL: everything counts */
 };
 

@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "location.h"
 #include "log.h"
 #include "nfs_backend.h"
-#include "location.h"
 #include "peer_sync.h"
 #include "peers.h"
 
@@ -31,9 +31,9 @@
 #define PEER_NAMES_MAX 512
 #define PEER_WARNED_MAX 16
 #define PEER_DOCS_MAX 256
-#define PEER_STOP_WAIT_S 3 /* how long peer_sync_stop waits for a running round */
+#define PEER_STOP_WAIT_S 3	/* how long peer_sync_stop waits for a running round */
 #define PEER_RETRY_FIRST_MS 250 /* a failed round is retried after this, doubling... */
-#define PEER_RETRY_MAX_MS 5000  /* ...up to this (or PUBLISH_INTERVAL if shorter) */
+#define PEER_RETRY_MAX_MS 5000	/* ...up to this (or PUBLISH_INTERVAL if shorter) */
 
 struct peer_sync {
 	char location[PATH_MAX];
@@ -61,16 +61,16 @@ struct peer_sync {
 	char peers[PEER_NAMES_MAX]; /* "n2, n3" */
 	char stale[PEER_NAMES_MAX]; /* "n4 (900 s)" */
 	bool reachable;
-	bool dirty;	       /* our networks or pools changed: publish at the next round */
-	bool failed;	       /* the last round failed: retry with backoff */
-	long long last_ok_ms;  /* monotonic end of the last successful round */
-	long long last_end_ms; /* monotonic end of the last round, whatever its outcome */
+	bool dirty;		    /* our networks or pools changed: publish at the next round */
+	bool failed;		    /* the last round failed: retry with backoff */
+	long long last_ok_ms;	    /* monotonic end of the last successful round */
+	long long last_end_ms;	    /* monotonic end of the last round, whatever its outcome */
 	long long round_start_ms;   /* round thread: start of the running round */
 	long long last_ok_start_ms; /* start of the last successful round: what it saw is
 				       at least that recent */
 	long long last_start_ms;    /* start of the last round, whatever its outcome */
-	bool duplicate; /* another plugin publishes under our NODE_NAME */
-	bool read_only; /* publish nothing (the CLI) */
+	bool duplicate;		    /* another plugin publishes under our NODE_NAME */
+	bool read_only;		    /* publish nothing (the CLI) */
 	time_t last_ok;
 	char last_error[512];
 };
@@ -325,7 +325,8 @@ static int store_write(struct store *st, const char *text, char *err, size_t err
 	if (!ret && stat(st->path, &sb) < 0)
 		ret = -errno;
 	if (ret)
-		snprintf(err, errlen, "write %s: %s", st->path, errtext(-ret, etext, sizeof(etext)));
+		snprintf(err, errlen, "write %s: %s", st->path,
+			 errtext(-ret, etext, sizeof(etext)));
 	return ret;
 }
 
@@ -622,7 +623,7 @@ struct peer_sync *peer_sync_start(const struct peer_sync_config *cfg, peer_colle
 	snprintf(ps->node, sizeof(ps->node), "%s", cfg->node);
 	ps->interval_s = cfg->interval_s ? cfg->interval_s : 1;
 	ps->retry_max_ms = ps->interval_s * 1000 < PEER_RETRY_MAX_MS ? ps->interval_s * 1000
-								      : PEER_RETRY_MAX_MS;
+								     : PEER_RETRY_MAX_MS;
 	ps->stale_after_s = cfg->stale_after_s;
 	ps->collect = collect;
 	ps->collect_arg = arg;

@@ -171,8 +171,7 @@ static void suggest_text(struct pools *ps, struct pa_env *env, const struct cidr
 	char msg[MSGLEN], c[CIDR_STRLEN];
 	struct cidr sug;
 
-	if (pa_choose(&ps->alloc, env, net->family, net->prefix, &sug, NULL, msg, sizeof(msg)) ==
-	    0)
+	if (pa_choose(&ps->alloc, env, net->family, net->prefix, &sug, NULL, msg, sizeof(msg)) == 0)
 		snprintf(buf, len, "; a free /%u is %s", net->prefix,
 			 cidr_format(&sug, c, sizeof(c)));
 	else
@@ -458,6 +457,20 @@ out:
 static const char *const id_hint =
 	"expected a PoolID returned by RequestPool, such as " POOLS_LOCAL_SPACE "/10.128.0.0/24";
 
+/* Take the lock and find the pool id names; NULL (lock released, err set) when none does. */
+static struct pa_pool *lock_pool(struct pools *ps, const char *id, char *err, size_t errlen)
+{
+	struct pa_pool *p;
+
+	pthread_mutex_lock(&ps->lock);
+	p = pa_pool_by_id(&ps->alloc, id);
+	if (!p) {
+		pthread_mutex_unlock(&ps->lock);
+		snprintf(err, errlen, "unknown PoolID \"%s\": %s", id, id_hint);
+	}
+	return p;
+}
+
 int pools_release(struct pools *ps, const char *id, char *err, size_t errlen)
 {
 	char msg[MSGLEN / 2];
@@ -465,13 +478,9 @@ int pools_release(struct pools *ps, const char *id, char *err, size_t errlen)
 	struct pa_pool *p;
 	int ret = 0;
 
-	pthread_mutex_lock(&ps->lock);
-	p = pa_pool_by_id(&ps->alloc, id);
-	if (!p) {
-		snprintf(err, errlen, "unknown PoolID \"%s\": %s", id, id_hint);
-		ret = -ENOENT;
-		goto out;
-	}
+	p = lock_pool(ps, id, err, errlen);
+	if (!p)
+		return -ENOENT;
 	if (ps->state_dir && state_delete_pool(ps->state_dir, p, msg, sizeof(msg)) < 0) {
 		log_warnx("%s: %s", __func__, msg);
 		snprintf(err, errlen, "could not update the plugin state, pool kept: %s", msg);
@@ -499,13 +508,9 @@ int pools_request_address(struct pools *ps, const char *id, const struct cidr *w
 	ret = config_refusal(ps, err, errlen);
 	if (ret < 0)
 		return ret;
-	pthread_mutex_lock(&ps->lock);
-	p = pa_pool_by_id(&ps->alloc, id);
-	if (!p) {
-		snprintf(err, errlen, "unknown PoolID \"%s\": %s", id, id_hint);
-		ret = -ENOENT;
-		goto out;
-	}
+	p = lock_pool(ps, id, err, errlen);
+	if (!p)
+		return -ENOENT;
 	/*
 	 * Explicit re-requests of held addresses are replays (swarm restores, node copies
 	 * after a restart) and are granted again, except in a local network whose pool we
@@ -546,13 +551,9 @@ int pools_release_address(struct pools *ps, const char *id, const struct cidr *a
 	bool was;
 	int ret;
 
-	pthread_mutex_lock(&ps->lock);
-	p = pa_pool_by_id(&ps->alloc, id);
-	if (!p) {
-		snprintf(err, errlen, "unknown PoolID \"%s\": %s", id, id_hint);
-		ret = -ENOENT;
-		goto out;
-	}
+	p = lock_pool(ps, id, err, errlen);
+	if (!p)
+		return -ENOENT;
 	ret = pa_addr_release(p, addr, &was, err, errlen);
 	if (ret < 0)
 		goto out;
