@@ -916,6 +916,15 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	fi->fh = (uint64_t)(uintptr_t)vf;
 	/* close-to-open: keep the pages only if nobody changed the file since (volfs_seen) */
 	fi->keep_cache = want_attr && st.st_ino != 0 && seen_unchanged(v, path, &st);
+	/*
+	 * Not kept: the kernel's attributes may be as old as the pages (up to attr_timeout),
+	 * e.g. the size before another node grew the file, which would cut our reads short,
+	 * and a later refresh would drop the pages we are about to fill. Make it ask again.
+	 * Only attributes and clean pages are dropped here (no O_TRUNC: the opener holds no
+	 * inode lock), and no libfuse path lock is taken, so calling it from open is safe.
+	 */
+	if (want_attr && !fi->keep_cache)
+		fuse_invalidate_path(fuse_get_context()->fuse, path);
 	/* appends land where the server's size says (file_pwrite), not where the kernel's
 	 * cached size does: keep such a file out of the page cache */
 	if (fi->flags & O_APPEND)
