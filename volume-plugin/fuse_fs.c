@@ -920,8 +920,9 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	 * Not kept: the kernel's attributes may be as old as the pages (up to attr_timeout),
 	 * e.g. the size before another node grew the file, which would cut our reads short,
 	 * and a later refresh would drop the pages we are about to fill. Make it ask again.
-	 * Only attributes and clean pages are dropped here (no O_TRUNC: the opener holds no
-	 * inode lock), and no libfuse path lock is taken, so calling it from open is safe.
+	 * This waits for nothing of the open itself: the opener holds no inode lock (no
+	 * O_TRUNC here) and fuse_invalidate_path takes no libfuse path lock; pages being read
+	 * wait for READs that other workers serve.
 	 */
 	if (want_attr && !fi->keep_cache)
 		fuse_invalidate_path(fuse_get_context()->fuse, path);
@@ -1312,8 +1313,8 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		set_readahead(v);
 	}
 	log_debug("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s)", mountpoint,
-		  v->target.server, v->target.export, v->root, v->pool_size, v->target.timeout_s,
-		  v->opts.uid >= 0 ? "fixed" : "caller");
+		 v->target.server, v->target.export, v->root, v->pool_size, v->target.timeout_s,
+		 v->opts.uid >= 0 ? "fixed" : "caller");
 	*out = v;
 	return 0;
 
