@@ -139,13 +139,17 @@ tl_ok "own writes are read back, and seen by the other mount"
 # ---------------------------------------------------------------- fsync and close: on the server
 coproc FIO { exec "$fio" synced "$A/s.bin" "$size" 5 2>"$work/fio.err"; }
 pid=$FIO_PID
-read -r -t 30 line <&"${FIO[0]}" || tl_fail "synced: no answer from fault_io ($(cat "$work/fio.err"))"
+# our own copies of its pipes: bash drops FIO as soon as fault_io exits, which it does right
+# after printing its last line
+exec {fio_out}<&"${FIO[0]}" {fio_in}>&"${FIO[1]}"
+read -r -t 30 line <&"$fio_out" || tl_fail "synced: no answer from fault_io ($(cat "$work/fio.err"))"
 [ "$line" = "synced 0" ] || tl_fail "fsync through the mount: $line"
 "$fio" pattern "$size" 5 >"$work/v5"
 cmp -s "$work/v5" "$exp/vol/s.bin" || tl_fail "fsync returned 0 but the export's disk does not hold the data"
-echo go >&"${FIO[1]}"
-read -r -t 30 line <&"${FIO[0]}" || tl_fail "synced: no answer to close"
+echo go >&"$fio_in"
+read -r -t 30 line <&"$fio_out" || tl_fail "synced: no answer to close"
 [ "$line" = "closed 0" ] || tl_fail "close through the mount: $line"
+exec {fio_out}<&- {fio_in}>&-
 wait "$pid" 2>/dev/null || true
 tl_ok "fsync returned with the data on the server's disk (file still open)"
 
