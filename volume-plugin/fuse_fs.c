@@ -548,6 +548,7 @@ static long file_pwrite(struct volfs *v, struct volfs_file *vf, int ci, struct n
 	p->next = NULL;
 	p->off = off;
 	p->len = (size_t)n;
+	/* one of the three copies a write costs more than through libnfs (README, benchmark) */
 	memcpy(p->data, buf, (size_t)n);
 	*vf->pending_tail = p;
 	vf->pending_tail = &p->next;
@@ -1205,7 +1206,9 @@ static int check_root(struct volfs *v, char *err, size_t errlen)
 /*
  * The kernel caps FUSE readahead at the bdi default (128 KiB), whatever max_readahead says,
  * so sequential reads become 128 KiB NFS READs. 1 MiB doubles read throughput (measured:
- * 581 -> 1100 MB/s). Best effort: /sys may be read-only (then reads stay at 128 KiB).
+ * 581 -> 1100 MB/s). More is worse: 4 MiB and 16 MiB, which put several 1 MiB READs on
+ * the pool's connections at once, gave 770 and 542 MB/s (README, benchmark: the cores are
+ * the limit, not round trips). Best effort: /sys may be read-only (then 128 KiB).
  */
 static void set_readahead(const struct volfs *v)
 {
