@@ -4,6 +4,8 @@
 # loopback nfs-ganesha started here (tests/lib/ganesha.sh). Not a test. As root:
 #   bench/volume_bench.sh [BUILD_DIR (build)] [volume_bench args, e.g. -S 256 -n 2000 -r 3]
 # BENCH_TMPFS=1 puts the export on a tmpfs (takes the disk out of the write figures).
+# BENCH_WRAP="perf stat -o FILE" (any command prefix) runs volume_bench under it, e.g. to
+# profile one side: BENCH_WRAP="perf stat" bench/volume_bench.sh build -t seqr -M fuse
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tests/lib/ganesha.sh
@@ -25,4 +27,4 @@ NFS_PORT=${BENCH_NFS_PORT:-15049} NFS_MNTPORT=${BENCH_MNT_PORT:-15050} \
 mkdir -p "$work/export/bench" "$work/mnt"
 chmod 0777 "$work/export/bench"
 tl_defer "umount -l '$work/mnt' 2>/dev/null || true"
-"$bin" -s 127.0.0.1 -e "$G_PSEUDO" -p "$G_PORT" -P "$G_MNTPORT" -d bench -m "$work/mnt" "$@"
+${BENCH_WRAP:-} "$bin" -s 127.0.0.1 -e "$G_PSEUDO" -p "$G_PORT" -P "$G_MNTPORT" -d bench -m "$work/mnt" "$@"

@@ -50,6 +50,30 @@
 #define VOLFS_HOLDOFF_MS 1000 /* after a transport error, fail at once this long */
 /* uncommitted bytes held per open file; a write past this commits (see struct volfs_file) */
 #define VOLFS_UNSTABLE_MAX (32 * 1024 * 1024)
+/* files whose cached pages' attributes are remembered (see struct volfs_seen) */
+#define VOLFS_SEEN_BITS 11
+#define VOLFS_SEEN_SLOTS (1u << VOLFS_SEEN_BITS)
+
+/*
+ * Close-to-open caching, as NFS clients do it. The kernel keeps a file's pages between
+ * opens only when the open answers keep_cache; we answer it when the server's attributes
+ * at this open (a GETATTR on the new handle) are the ones remembered from the previous
+ * open on this mount: same mtime, ctime and size, so nobody changed the file in between.
+ * A change made by another node (or our own writes, which change mtime) makes the next
+ * open drop the pages. While a file stays open, the kernel itself drops them when a
+ * refreshed attribute shows another mtime or size (FUSE_CAP_AUTO_INVAL_DATA, which
+ * libfuse enables by default), i.e. within attr_timeout. Direct-mapped by inode number:
+ * a collision forgets the other file, whose next open then reads from the server again.
+ * The path is part of the key: libfuse's nodes, and so the kernel's inodes and their
+ * pages, follow names, and a name can come to mean another file (a rename on another
+ * node) whose attributes we remember from another name.
+ */
+struct volfs_seen {
+	ino_t ino; /* 0: empty */
+	uint64_t path_hash;
+	struct timespec mtime, ctime;
+	off_t size;
+};
 
 struct volfs_conn {
 	struct nfsb *nb;  /* NULL: not connected (yet, or since an error) */
@@ -73,6 +97,7 @@ struct volfs {
 	int64_t down_ms; /* monotonic time of the last transport error */
 	struct volfs_status st;
 	struct volfs_file *files; /* open files, freed by volfs_free if never released */
+	struct volfs_seen seen[VOLFS_SEEN_SLOTS];
 
 	struct fuse *fuse;
 	pthread_t loop_thread;
@@ -378,6 +403,18 @@ static long file_pread(struct volfs *v, struct volfs_file *vf, int ci, struct nf
 	return (long)nfsb_file_pread(nb, f, buf, size, off);
 }
 
+static int file_getattr(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
+			const char *full, struct stat *st)
+{
+	struct nfsb_file *f;
+	int ret = file_on(v, vf, ci, nb, full, &f);
+
+	if (ret < 0)
+		return ret;
+	atomic_store(&vf->last, ci);
+	return nfsb_file_getattr(nb, f, st);
+}
+
 /*
  * Take vf->wlock for a call that started at t0. False (not locked) if a transport error
  * happened while we waited: the holder timed out, and we would only add our own timeout.
@@ -511,6 +548,7 @@ static long file_pwrite(struct volfs *v, struct volfs_file *vf, int ci, struct n
 	p->next = NULL;
 	p->off = off;
 	p->len = (size_t)n;
+	/* one of the three copies a write costs more than through libnfs (README, benchmark) */
 	memcpy(p->data, buf, (size_t)n);
 	*vf->pending_tail = p;
 	vf->pending_tail = &p->next;
@@ -619,7 +657,6 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct volfs *v = vol();
 	FULL(full, path);
 
-	(void)fi;
 	if (atomic_load(&v->stopping) && strcmp(path, VOLFS_WAKEUP_NAME) == 0) {
 		/*
 		 * The wake-up lookup of volfs_unmount. End the loop from here, not before the
@@ -629,6 +666,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		fuse_exit(fuse_get_context()->fuse);
 		return -ENOENT;
 	}
+	/*
+	 * An open file (fstat, and libfuse's lookup right after every create): one GETATTR
+	 * on its handle instead of a LOOKUP per path component plus the GETATTR.
+	 */
+	if (vfile(fi) != NULL)
+		return (int)VOLFS_RUN(v, atomic_load(&vfile(fi)->last),
+				      file_getattr(v, vfile(fi), ci_, nb, full, st));
 	return (int)VOLFS_RUN(v, -1, nfsb_getattr(nb, full, st));
 }
 
@@ -783,10 +827,63 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
 	return (int)VOLFS_RUN(v, -1, nfsb_utimens(nb, full, tv));
 }
 
+/*
+ * Whether the pages the kernel holds for a file with attributes st are still valid (see
+ * struct volfs_seen), remembering st for the next open either way.
+ */
+static bool seen_unchanged(struct volfs *v, const char *path, const struct stat *st)
+{
+	struct volfs_seen *e =
+		&v->seen[((uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull) >> (64 - VOLFS_SEEN_BITS)];
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	const char *p;
+	bool same;
+
+	for (p = path; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	pthread_mutex_lock(&v->lock);
+	same = e->ino == st->st_ino && e->path_hash == h && e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+	e->ino = st->st_ino;
+	e->path_hash = h;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+	pthread_mutex_unlock(&v->lock);
+	return same;
+}
+
+/* Open on connection ci; *st gets the file's attributes when want_attr (else st_ino 0). */
+static int open_on(struct volfs *v, struct volfs_file *vf, int ci, struct nfsb *nb,
+		   const char *full, int flags, mode_t mode, bool want_attr, struct stat *st)
+{
+	int ret;
+
+	/* a retry after a broken connection: the handle of the failed try is an orphan */
+	nfsb_file_close(nb, vf->fh[ci]);
+	vf->fh[ci] = NULL;
+	ret = nfsb_file_open(nb, full, flags, mode, &vf->fh[ci]);
+	if (ret < 0)
+		return ret;
+	vf->gen[ci] = v->conns[ci].gen;
+	atomic_store(&vf->last, ci);
+	st->st_ino = 0;
+	/* a GETATTR failing for another reason than the transport only costs the cache */
+	if (want_attr && nfsb_file_getattr(nb, vf->fh[ci], st) < 0) {
+		st->st_ino = 0;
+		if (nfsb_is_broken(nb))
+			return -EIO; /* retried on a fresh connection by VOLFS_RUN */
+	}
+	return 0;
+}
+
 static int open_common(const char *path, struct fuse_file_info *fi, bool create, mode_t mode)
 {
 	struct volfs *v = vol();
 	struct volfs_file *vf;
+	struct stat st;
+	bool want_attr;
 	long ret;
 	FULL(full, path);
 
@@ -797,17 +894,19 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	atomic_store(&vf->last, -1);
 	pthread_mutex_init(&vf->wlock, NULL);
 	vf->pending_tail = &vf->pending;
-	ret = VOLFS_RUN(v, -1, ({
-				int r2_ = nfsb_file_open(nb, full,
-							 create ? (fi->flags | O_CREAT) : fi->flags,
-							 mode, &vf->fh[ci_]);
-				if (r2_ == 0) {
-					vf->gen[ci_] = v->conns[ci_].gen;
-					atomic_store(&vf->last, ci_);
-				}
-				r2_;
-			}));
+	/*
+	 * Cached pages can be kept only for a read open of an existing file that is neither
+	 * truncated nor appended to (appends bypass the cache, see below).
+	 */
+	want_attr = !create && !(fi->flags & (O_TRUNC | O_APPEND)) &&
+		    (fi->flags & O_ACCMODE) != O_WRONLY;
+	ret = VOLFS_RUN(v, -1,
+			open_on(v, vf, ci_, nb, full, create ? (fi->flags | O_CREAT) : fi->flags,
+				mode, want_attr, &st));
 	if (ret < 0) {
+		/* handles opened before a failed GETATTR: orphans of closed connections */
+		for (unsigned int i = 0; i < VOLFS_POOL_MAX; i++)
+			nfsb_file_close(NULL, vf->fh[i]);
 		pthread_mutex_destroy(&vf->wlock);
 		free(vf);
 		return (int)ret;
@@ -816,8 +915,18 @@ static int open_common(const char *path, struct fuse_file_info *fi, bool create,
 	vf->flags &= ~(O_CREAT | O_EXCL | O_TRUNC);
 	file_link(v, vf);
 	fi->fh = (uint64_t)(uintptr_t)vf;
-	/* other nodes write the same files: never keep cached pages across opens */
-	fi->keep_cache = 0;
+	/* close-to-open: keep the pages only if nobody changed the file since (volfs_seen) */
+	fi->keep_cache = want_attr && st.st_ino != 0 && seen_unchanged(v, path, &st);
+	/*
+	 * Not kept: the kernel's attributes may be as old as the pages (up to attr_timeout),
+	 * e.g. the size before another node grew the file, which would cut our reads short,
+	 * and a later refresh would drop the pages we are about to fill. Make it ask again.
+	 * This waits for nothing of the open itself: the opener holds no inode lock (no
+	 * O_TRUNC here) and fuse_invalidate_path takes no libfuse path lock; pages being read
+	 * wait for READs that other workers serve.
+	 */
+	if (want_attr && !fi->keep_cache)
+		fuse_invalidate_path(fuse_get_context()->fuse, path);
 	/* appends land where the server's size says (file_pwrite), not where the kernel's
 	 * cached size does: keep such a file out of the page cache */
 	if (fi->flags & O_APPEND)
@@ -1097,7 +1206,9 @@ static int check_root(struct volfs *v, char *err, size_t errlen)
 /*
  * The kernel caps FUSE readahead at the bdi default (128 KiB), whatever max_readahead says,
  * so sequential reads become 128 KiB NFS READs. 1 MiB doubles read throughput (measured:
- * 581 -> 1100 MB/s). Best effort: /sys may be read-only (then reads stay at 128 KiB).
+ * 581 -> 1100 MB/s). More is worse: 4 MiB and 16 MiB, which put several 1 MiB READs on
+ * the pool's connections at once, gave 770 and 542 MB/s (README, benchmark: the cores are
+ * the limit, not round trips). Best effort: /sys may be read-only (then 128 KiB).
  */
 static void set_readahead(const struct volfs *v)
 {

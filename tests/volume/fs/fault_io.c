@@ -16,6 +16,11 @@
  *	waits for a line on stdin, then fsyncs and closes and prints
  *	"result fsync=<0|errno name> close=<0|errno name>".
  *
+ *   fault_io synced FILE SIZE SEED
+ *	Writes SIZE bytes of the pattern into FILE, fsyncs, prints "synced <0|errno name>",
+ *	waits for a line on stdin (the file stays open), closes and prints
+ *	"closed <0|errno name>".
+ *
  *   fault_io pattern SIZE SEED     the pattern on stdout (to compare with)
  *
  *   fault_io append FILE ID COUNT SIZE
@@ -228,6 +233,27 @@ static int cmd_hold(const char *file, size_t size, unsigned int seed)
 	return 0;
 }
 
+static int cmd_synced(const char *file, size_t size, unsigned int seed)
+{
+	unsigned char *buf = malloc(size);
+	int fd, rc;
+
+	fill_pattern(buf, size, seed);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write_all(fd, buf, size) < 0) {
+		perror(file);
+		return 1;
+	}
+	rc = fsync(fd);
+	printf("synced %s\n", ename(rc < 0 ? errno : 0));
+	fflush(stdout);
+	wait_line();
+	rc = close(fd);
+	printf("closed %s\n", ename(rc < 0 ? errno : 0));
+	free(buf);
+	return 0;
+}
+
 static int cmd_pattern(size_t size, unsigned int seed)
 {
 	unsigned char *buf = malloc(size);
@@ -328,6 +354,9 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argv[2], strtoul(argv[3], NULL, 10),
 				(unsigned int)strtoul(argv[4], NULL, 10));
+	if (argc == 5 && strcmp(argv[1], "synced") == 0)
+		return cmd_synced(argv[2], strtoul(argv[3], NULL, 10),
+				  (unsigned int)strtoul(argv[4], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "pattern") == 0)
 		return cmd_pattern(strtoul(argv[2], NULL, 10),
 				   (unsigned int)strtoul(argv[3], NULL, 10));
@@ -336,7 +365,8 @@ int main(int argc, char **argv)
 				  strtoul(argv[5], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argv[2]);
-	fprintf(stderr, "usage: fault_io call DIR N CALL | hold FILE SIZE SEED | pattern SIZE SEED"
-			" | append FILE ID COUNT SIZE | scan FILE\n");
+	fprintf(stderr,
+		"usage: fault_io call DIR N CALL | hold FILE SIZE SEED | synced FILE SIZE SEED"
+		" | pattern SIZE SEED | append FILE ID COUNT SIZE | scan FILE\n");
 	return 2;
 }

@@ -5,8 +5,11 @@
  *
  *   nfsb_check ops  SERVER EXPORT NFS_PORT MOUNT_PORT   helpers on /chk (removed at the end)
  *   nfsb_check dead SERVER EXPORT NFS_PORT MOUNT_PORT   connect/probe fail fast (timeout 2 s)
+ *   nfsb_check put SERVER EXPORT NFS_PORT MOUNT_PORT PATH   stdin into the existing file PATH
+ *                                                 (truncated, written, committed) via libnfs
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +161,37 @@ static void dead(const struct nfsb_target *t)
 	printf("ok   probe fails in %.1f s\n", dt);
 }
 
+/* Replace the content of an existing file in place (same file: nfs-cp only creates). */
+static void put(const struct nfsb_target *t, const char *path)
+{
+	static char buf[1 << 16];
+	struct nfsb_file *f = NULL;
+	struct nfsb *nb = NULL;
+	off_t off = 0;
+	size_t n;
+	int ret;
+
+	ret = nfsb_connect(t, -1, -1, &nb, err, sizeof(err));
+	CHECK(ret == 0, "connect: %d", ret);
+	ret = nfsb_file_open(nb, path, O_WRONLY | O_TRUNC, 0, &f);
+	CHECK(ret == 0, "open %s: %d", path, ret);
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
+		CHECK(nfsb_file_pwrite(nb, f, buf, n, off) == (ssize_t)n, "write %s", path);
+		off += (off_t)n;
+	}
+	ret = nfsb_file_fsync(nb, f);
+	CHECK(ret == 0, "commit %s: %d", path, ret);
+	nfsb_file_close(nb, f);
+	nfsb_close(nb);
+}
+
 int main(int argc, char **argv)
 {
 	struct nfsb_target t = {.version = 3, .timeout_s = 2};
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: nfsb_check ops|dead SERVER EXPORT NFS_PORT MOUNT_PORT\n");
+	if (argc != 6 && !(argc == 7 && strcmp(argv[1], "put") == 0)) {
+		fprintf(stderr, "usage: nfsb_check ops|dead SERVER EXPORT NFS_PORT MOUNT_PORT\n"
+				"       nfsb_check put SERVER EXPORT NFS_PORT MOUNT_PORT PATH\n");
 		return 2;
 	}
 	snprintf(t.server, sizeof(t.server), "%s", argv[2]);
@@ -174,6 +202,8 @@ int main(int argc, char **argv)
 		ops(&t);
 	else if (strcmp(argv[1], "dead") == 0)
 		dead(&t);
+	else if (strcmp(argv[1], "put") == 0)
+		put(&t, argv[6]);
 	else
 		return 2;
 	return 0;
