@@ -1,19 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # volume_bench.sh - run bench/volume_bench (FUSE data path vs raw libnfs) against a
-# loopback nfs-ganesha started here (tests/lib/ganesha.sh). Not a test. As root:
+# loopback nfs-ganesha started here (scripts/lib/ganesha.sh). Not a test. As root:
 #   bench/volume_bench.sh [BUILD_DIR (build)] [volume_bench args, e.g. -S 256 -n 2000 -r 3]
 # BENCH_TMPFS=1 puts the export on a tmpfs (takes the disk out of the write figures).
 # BENCH_WRAP="perf stat -o FILE" (any command prefix) runs volume_bench under it, e.g. to
 # profile one side: BENCH_WRAP="perf stat" bench/volume_bench.sh build -t seqr -M fuse
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=tests/lib/ganesha.sh
-. "$top/tests/lib/ganesha.sh"
+# shellcheck source=scripts/lib/ganesha.sh
+. "$top/scripts/lib/ganesha.sh"
 require_ganesha
 build=${1:-$top/build}
 [ $# -gt 0 ] && shift
-bin=$build/tests/volume/fs/volume_bench
+bin=$build/bench/volume_bench
 [ -x "$bin" ] || tl_skip "build $bin first (cmake --build $build --target volume_bench)"
 work=$(tl_tmpdir volbench)
 if [ "${BENCH_TMPFS:-0}" = 1 ]; then

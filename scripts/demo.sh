@@ -38,10 +38,10 @@ die() {
 }
 
 libs() {
-	# shellcheck source=tests/lib/ganesha.sh
-	. "$top/tests/lib/ganesha.sh"
-	# shellcheck source=tests/lib/dockerd.sh
-	. "$top/tests/lib/dockerd.sh"
+	# shellcheck source=scripts/lib/ganesha.sh
+	. "$top/scripts/lib/ganesha.sh"
+	# shellcheck source=scripts/lib/dockerd.sh
+	. "$top/scripts/lib/dockerd.sh"
 }
 
 d() { dk "$DEMO_DIR/docker" "$@"; }

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # common.sh - shell helpers every test script uses.  Source it (bash only):
 #
-#     . "$PROJECT_SOURCE_DIR/tests/lib/common.sh"
+#     . "$PROJECT_SOURCE_DIR/scripts/lib/common.sh"
 #     require_root; require_cmd ip nft ganesha.nfsd:nfs-ganesha
 #     tl_defer "echo cleaning up"           # run at exit, last registered first
 #     tl_on_fail "tail -20 /tmp/x/log"      # run at exit only when the test failed
@@ -10,6 +10,7 @@
 #     tl_fail "what went wrong"             # print FAIL: ... and exit 1
 #     tl_check_fail "an assertion failed"   # print FAIL: ..., go on; the test fails at exit
 #     tl_skip "why this cannot run here"    # print SKIP: ... and exit 77
+#     tl_stop 10 "$pid" ganesha             # TERM, wait up to 10 s, then KILL
 #
 # Sourcing installs an EXIT trap (and INT/TERM/HUP traps that exit through it).
 # Do not set your own EXIT trap: register cleanups with tl_defer instead, so every
@@ -170,6 +171,36 @@ wait_until() {
 		fi
 		sleep 0.1
 	done
+}
+
+# tl_alive PID : PID exists and is not a zombie (a child not yet reaped still answers
+# kill -0). Reads /proc, no fork, so it can be polled.
+tl_alive() {
+	local st
+	read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+	st=${st##*) }
+	[ "${st:0:1}" != Z ]
+}
+
+# tl_stop [-c] SECONDS PID [NAME] : stop PID with a deadline: SIGTERM, poll until it is
+# gone, SIGKILL (saying so on stderr, naming NAME) when SECONDS pass. -c sends SIGCONT
+# first, for a process an outage test may have stopped (a stopped process never acts on
+# SIGTERM). Returns 0 whether or not PID was running, so it is safe under set -e.
+tl_stop() {
+	local cont=0
+	if [ "$1" = -c ]; then
+		cont=1
+		shift
+	fi
+	local secs=$1 pid=$2 name=${3:-process}
+	[ -n "$pid" ] && tl_alive "$pid" || return 0
+	if [ "$cont" = 1 ]; then kill -CONT "$pid" 2>/dev/null || true; fi
+	kill -TERM "$pid" 2>/dev/null || return 0
+	if ! wait_until -q "$secs" eval "! tl_alive $pid"; then
+		echo "$name $pid ignored SIGTERM for $secs s, sending SIGKILL" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	return 0
 }
 
 # tl_tmpdir PREFIX : print a new directory /tmp/PREFIX.XXXXXX, removed at exit

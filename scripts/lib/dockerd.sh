@@ -3,7 +3,7 @@
 # dockerd.sh - private Docker 20.10 daemons for tests, each in its own network, mount
 # and UTS namespace with its own data and exec roots.  Source it (bash only):
 #
-#     . "$PROJECT_SOURCE_DIR/tests/lib/dockerd.sh"    # also sources common.sh, netns.sh
+#     . "$PROJECT_SOURCE_DIR/scripts/lib/dockerd.sh"    # also sources common.sh, netns.sh
 #     require_dockerd
 #     export DK_BASE=$(tl_tmpdir dk)                  # daemons live in $DK_BASE/<name>
 #     dk_up n1                                        # netns $(ns_name n1); stopped at exit
@@ -48,7 +48,7 @@
 #    by those cgroups and by the daemon's mount namespace.
 #  * busybox `sleep` as PID 1 ignores SIGTERM (10 s per stop): run containers with --init.
 
-# shellcheck source=tests/lib/netns.sh
+# shellcheck source=scripts/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 DOCKER=${DOCKER:-/usr/bin/docker} # Debian's 20.10 client (a newer one may come first in PATH)
@@ -177,35 +177,25 @@ _dk_leftovers() {
 	return 0
 }
 
+# _dk_none_left DIR : no process of DIR's dockerd is left (a wait_until probe)
+_dk_none_left() { [ -z "$(_dk_leftovers "$1")" ]; }
+
 # dk_stop DIR [NETNS-to-delete] : SIGTERM dockerd (it stops containers, plugins and its
 # containerd), wait up to 30 s, then SIGKILL whatever is left by PID. Mounts vanish with
 # the private mount namespace; the netns is deleted if named. Safe under set -e.
 dk_stop() {
-	local dir=$1 ns=${2:-} name pid t0 left i
+	local dir=$1 ns=${2:-} name pid t0 left
 	dir=$(_dk_dir "$dir")
 	name=$(basename "$dir")
 	pid=$(cat "$dir/dockerd.pid" 2>/dev/null || true)
 	t0=$(tl_now_ms)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 300; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			echo "dockerd $name: SIGKILL after 30 s" >&2
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	fi
+	tl_stop 30 "$pid" "dockerd $name"
 	left=$(_dk_leftovers "$dir" | sort -u | tr '\n' ' ')
 	if [ -n "${left// /}" ]; then
 		echo "dockerd $name: killing leftovers $left" >&2
 		# shellcheck disable=SC2086  # list of PIDs
 		kill -KILL $left 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			[ -z "$(_dk_leftovers "$dir")" ] && break
-			sleep 0.1
-		done
+		wait_until -q 5 _dk_none_left "$dir" || true
 	fi
 	echo "dockerd $name stopped in $(($(tl_now_ms) - t0)) ms"
 	# empty cgroup dirs: ours (--cgroup-parent) and /<plugin-id> ones runc leaves behind

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # netns.sh - network namespaces and veth pairs for tests.  Source it (bash only):
 #
-#     . "$PROJECT_SOURCE_DIR/tests/lib/netns.sh"      # also sources common.sh
+#     . "$PROJECT_SOURCE_DIR/scripts/lib/netns.sh"      # also sources common.sh
 #     require_netns
 #     a=$(ns_name a) b=$(ns_name b)                   # unique names: t<pid>-a ...
 #     ns_add "$a"; ns_add "$b"                        # lo up; deleted at exit
@@ -20,7 +20,7 @@
 # ns_exec uses nsenter, not `ip netns exec`: the latter remounts /sys and so hides
 # /sys/fs/cgroup, which breaks dockerd and anything else that needs cgroups.
 
-# shellcheck source=tests/lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # ns_name BASE : a namespace name unique to this test process (t<pid>-BASE);

@@ -6,8 +6,8 @@
 # registered: fs and e2e in the release directory, unit, api and netns in the ASan one.
 # Uses a fresh build directory of its own (the real ones are left alone).
 set -euo pipefail
-# shellcheck source=tests/lib/common.sh
-. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../../scripts/lib/common.sh"
 tl_project_dirs
 src=$PROJECT_SOURCE_DIR
 tmp=$(tl_tmpdir commands)

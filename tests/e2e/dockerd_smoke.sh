@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# dockerd_smoke.sh - the private-dockerd library (tests/lib/dockerd.sh) works: start a
+# dockerd_smoke.sh - the private-dockerd library (scripts/lib/dockerd.sh) works: start a
 # dockerd in its own netns + mount ns, import a busybox image, run containers (also as
 # uid 376 and on a user bridge network), stop, and leave nothing behind.
 set -euo pipefail
-# shellcheck source=tests/lib/dockerd.sh
-. "$(dirname "$0")/../lib/dockerd.sh"
+# shellcheck source=scripts/lib/dockerd.sh
+. "$(dirname "$0")/../../scripts/lib/dockerd.sh"
 require_dockerd
 
 DK_BASE=$(tl_tmpdir dk-smoke)

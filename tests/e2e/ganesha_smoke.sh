@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# ganesha_smoke.sh - the NFS test server library (tests/lib/ganesha.sh) works:
+# ganesha_smoke.sh - the NFS test server library (scripts/lib/ganesha.sh) works:
 # two servers at once (loopback + one in a netns, different ports), NFSv3 write/read
 # with libnfs-utils, root_squash and uid=376, NFSv4 read, and every outage switch
 # (drop, reject, stop, kill + restart) seen from a client in its own netns.
 set -euo pipefail
-# shellcheck source=tests/lib/ganesha.sh
-. "$(dirname "$0")/../lib/ganesha.sh"
+# shellcheck source=scripts/lib/ganesha.sh
+. "$(dirname "$0")/../../scripts/lib/ganesha.sh"
 require_ganesha
 require_netns
 require_cmd nfs-cp:libnfs-utils nfs-ls:libnfs-utils nfs-cat:libnfs-utils

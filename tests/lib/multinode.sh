@@ -46,8 +46,8 @@
 
 # shellcheck source=tests/lib/registry.sh
 . "$(dirname "${BASH_SOURCE[0]}")/registry.sh"
-# shellcheck source=tests/lib/ganesha.sh
-. "$(dirname "${BASH_SOURCE[0]}")/ganesha.sh"
+# shellcheck source=scripts/lib/ganesha.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/ganesha.sh"
 
 MN_PREFIX=${MN_PREFIX:-$(ns_name mn)}
 MN_NET=${MN_NET:-198.19.0}

@@ -25,8 +25,8 @@
 # --insecure-registry ADDR:PORT (only 127.0.0.0/8 is trusted without it). The address is
 # inside a namespace the test created, never in the root namespace.
 
-# shellcheck source=tests/lib/dockerd.sh
-. "$(dirname "${BASH_SOURCE[0]}")/dockerd.sh"
+# shellcheck source=scripts/lib/dockerd.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/dockerd.sh"
 
 REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}
 
@@ -92,8 +92,7 @@ registry_stop() {
 	local pid
 	pid=$(cat "$1/registry.pid" 2>/dev/null || true)
 	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	wait_until -q 5 eval "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+	tl_stop 5 "$pid" registry
 	rm -f "$1/registry.pid"
 	return 0
 }

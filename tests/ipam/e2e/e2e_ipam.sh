@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # e2e_ipam.sh - the IPAM plugin under a real dockerd 20.10 (Debian's docker.io), started by
-# tests/lib/dockerd.sh in its own network namespace whose host networks collide with the
+# scripts/lib/dockerd.sh in its own network namespace whose host networks collide with the
 # obvious choices: eth1 10.0.0.1/24 and a route to 10.0.1.0/24.
 #
 #   1. plugin create/enable from the real plugin directory (manifest + rootfs)
@@ -18,8 +18,8 @@ BIN=$(realpath "$1")
 CFG=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-# shellcheck source=tests/lib/dockerd.sh
-. "$top/tests/lib/dockerd.sh"
+# shellcheck source=scripts/lib/dockerd.sh
+. "$top/scripts/lib/dockerd.sh"
 require_dockerd
 [ -x "$top/scripts/make-plugin-dir.sh" ] || tl_skip "scripts/make-plugin-dir.sh missing"
 

@@ -16,7 +16,7 @@
 set -euo pipefail
 PLUGIN=$(realpath "$1")
 CALL=$(realpath "$2")
-. "$(dirname "$0")/../../lib/ganesha.sh"
+. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
 
 require_netns
 require_ganesha

@@ -16,7 +16,9 @@
 set -euo pipefail
 PLUGIN=$(realpath "$1")
 CALL=$(realpath "$2")
-. "$(dirname "$0")/../../lib/ganesha.sh"
+. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
+# shellcheck source=tests/lib/ipam_peers.sh
+. "$(dirname "$0")/../../lib/ipam_peers.sh"
 
 require_netns
 require_ganesha
@@ -47,40 +49,11 @@ url_a=$(ganesha_url "$dir/nfs" 198.18.9.1)
 url_b=$(ganesha_url "$dir/nfs" 198.18.9.5)
 docs=$dir/nfs/export/.openmpf-ipam-networks
 
-start_node() { # NS NAME URL
-	local ns=$1 name=$2 url=$3 pid
-	env LOG_LEVEL=debug SHARED_NETWORKS="$url" NODE_NAME="$name" PUBLISH_INTERVAL=1 \
-		PEER_STALE_AFTER=60 NFS_TIMEOUT=2 POOLS6=none POOLS=10.0.0.0/8:24 \
-		nsenter --net="/run/netns/$ns" -- "$PLUGIN" serve --socket "$dir/$name.sock" \
-		--state-dir "$dir/state-$name" --resolv-conf "$dir/resolv.conf" \
-		>"$dir/$name.log" 2>&1 &
-	pid=$!
-	printf -v "pid_$name" %s "$pid"
-	tl_defer "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-	tl_on_fail "echo '--- log of node $name:'; grep -v 'http: ' '$dir/$name.log'"
-	wait_until -p "$pid" 10 "$CALL" "$dir/$name.sock" /IpamDriver.GetCapabilities >/dev/null ||
-		tl_fail "node $name does not answer"
-}
-pool_req() { # NODE SPACE POOL
-	"$CALL" "$dir/$1.sock" /IpamDriver.RequestPool \
-		"{\"AddressSpace\":\"$2\",\"Pool\":\"$3\",\"SubPool\":\"\",\"Options\":null,\"V6\":false}"
-}
-expect_pool() { # NODE SPACE POOL WANT
-	local out
-	out=$(pool_req "$1" "$2" "$3") || tl_fail "node $1 RequestPool $2 '$3': $out"
-	case $out in *"\"Pool\":\"$4\""*) ;; *) tl_fail "node $1 RequestPool $2 '$3': got $out, want $4" ;; esac
-}
-expect_refused() { # NODE SPACE POOL TEXT
-	local out
-	out=$(pool_req "$1" "$2" "$3") && tl_fail "node $1 RequestPool $2 $3 granted: $out"
-	case $out in 500*"$4"*) ;; *) tl_fail "node $1: unexpected refusal: $out (want: $4)" ;; esac
-}
-log_has() { grep -qF -- "$2" "$dir/$1.log"; }
 log_count_ge() { [ "$(grep -cF -- "$2" "$dir/$1.log")" -ge "$3" ]; }
 
-start_node "$b" nB "$url_b"
+start_node "$b" nB "$url_b" NFS_TIMEOUT=2 POOLS=10.0.0.0/8:24
 wait_until -p "$pid_nB" 10 test -s "$docs/nB.json" || tl_fail "node B published nothing on the export"
-start_node "$a" nA "$url_a"
+start_node "$a" nA "$url_a" NFS_TIMEOUT=2 POOLS=10.0.0.0/8:24
 wait_until -p "$pid_nA" 10 log_has nA "from nodes [nB]" || tl_fail "node A never read node B's document"
 wait_until -p "$pid_nB" 10 log_has nB "from nodes [nA]" || tl_fail "node B never read node A's document"
 [ -s "$docs/nA.json" ] || tl_fail "nA.json missing on the export"

@@ -14,7 +14,7 @@
 set -euo pipefail
 PLUGIN=$(realpath "$1")
 CALL=$(realpath "$2")
-. "$(dirname "$0")/../../lib/netns.sh"
+. "$(dirname "$0")/../../../scripts/lib/netns.sh"
 # The expectations below are written for the range these tests were built on.
 export POOLS=10.0.0.0/8:24 POOLS6=fd00::/8:64
 

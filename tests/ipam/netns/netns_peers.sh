@@ -19,7 +19,9 @@
 set -euo pipefail
 PLUGIN=$(realpath "$1")
 CALL=$(realpath "$2")
-. "$(dirname "$0")/../../lib/netns.sh"
+. "$(dirname "$0")/../../../scripts/lib/netns.sh"
+# shellcheck source=tests/lib/ipam_peers.sh
+. "$(dirname "$0")/../../lib/ipam_peers.sh"
 # The expectations below are written for the range these tests were built on.
 export POOLS=10.0.0.0/8:24
 
@@ -41,54 +43,19 @@ ns_veth "$b" lan0 10.0.0.1/24 "$wire" b0 10.0.0.2/24
 ns_veth "$a" vpn0 198.18.7.1/30 "$wire" a0 198.18.7.2/30
 ns_route "$a" 10.0.1.0/24 via 198.18.7.2
 
-# start_node NS NAME [ENV...] : the plugin inside NS as node NAME; sets pid_NAME
-start_node() {
-	local ns=$1 name=$2 pid
-	shift 2
-	env LOG_LEVEL=debug SHARED_NETWORKS="$shared" NODE_NAME="$name" PUBLISH_INTERVAL=1 \
-		PEER_STALE_AFTER=60 POOLS6=none "$@" \
-		nsenter --net="/run/netns/$ns" -- "$PLUGIN" serve --socket "$dir/$name.sock" \
-		--state-dir "$dir/state-$name" --resolv-conf "$dir/resolv.conf" \
-		>"$dir/$name.log" 2>&1 &
-	pid=$!
-	printf -v "pid_$name" %s "$pid"
-	tl_defer "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-	tl_on_fail "echo '--- log of node $name:'; cat '$dir/$name.log'"
-	wait_until -p "$pid" 5 "$CALL" "$dir/$name.sock" /IpamDriver.GetCapabilities >/dev/null ||
-		tl_fail "node $name does not answer"
-}
-
 call() { # NODE PATH BODY
 	local node=$1
 	shift
 	"$CALL" "$dir/$node.sock" "$@"
 }
-field() { sed -n "s/.*\"$2\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$1"; }
-pool_req() { # NODE SPACE POOL
-	call "$1" /IpamDriver.RequestPool "{\"AddressSpace\":\"$2\",\"Pool\":\"$3\",\"SubPool\":\"\",\"Options\":null,\"V6\":false}"
-}
-expect_pool() { # NODE SPACE POOL WANT
-	local out
-	out=$(pool_req "$1" "$2" "$3") || tl_fail "node $1 RequestPool $2 '$3': $out"
-	[ "$(field "$out" Pool)" = "$4" ] || tl_fail "node $1 RequestPool $2 '$3': got $out, want $4"
-}
-expect_refused() { # NODE SPACE POOL TEXT
-	local out
-	out=$(pool_req "$1" "$2" "$3") && tl_fail "node $1 RequestPool $2 $3 granted: $out"
-	case $out in
-	500*"$4"*) ;;
-	*) tl_fail "node $1 RequestPool $2 $3: unexpected refusal: $out (want: $4)" ;;
-	esac
-}
 release() { call "$1" /IpamDriver.ReleasePool "{\"PoolID\":\"$2\"}" >/dev/null || tl_fail "release $2 on $1"; }
-log_has() { grep -qF -- "$2" "$dir/$1.log"; }
 need_log() { log_has "$@" || tl_fail "log of node $1 lacks: $2"; }
 
 tl_log "node B publishes first, then node A starts and reads it in its first round"
-start_node "$b" nB
+start_node "$b" nB "$shared"
 wait_until 5 test -s "$shared/nB.json" || tl_fail "node B published nothing"
 grep -qF '"dev":"lan0"' "$shared/nB.json" || tl_fail "nB.json lacks lan0: $(cat "$shared/nB.json")"
-start_node "$a" nA
+start_node "$a" nA "$shared"
 need_log nA "peers: shared networks $shared as node nA: reachable; peers [nB]"
 need_log nA "SHARED_NETWORKS=$shared NODE_NAME=nA PUBLISH_INTERVAL=1 PEER_STALE_AFTER=60 NFS_TIMEOUT=5"
 wait_until 5 log_has nB "from nodes [nA]" || tl_fail "node B never read node A's document"

@@ -2,7 +2,7 @@
 /*
  * API test of the volume plugin: the real binary on temporary sockets, state directories
  * and mount roots, spoken to over AF_UNIX as dockerd does, against a real nfs-ganesha
- * (NFSv3, root_squash) started here with tests/lib/ganesha.sh. Never a mock.
+ * (NFSv3, root_squash) started here with scripts/lib/ganesha.sh. Never a mock.
  *
  * Covers every endpoint and its error paths, the catalogue on the export, uid/gid/mode,
  * adoption of existing data, read-only volumes, nested and concurrent mounts with
@@ -96,7 +96,7 @@ static void ok(const char *what)
 	fflush(stdout);
 }
 
-/* Run a command in bash with tests/lib/ganesha.sh sourced. Returns the exit status. */
+/* Run a command in bash with scripts/lib/ganesha.sh sourced. Returns the exit status. */
 static int gsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int gsh(const char *fmt, ...)
 {
@@ -107,7 +107,7 @@ static int gsh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(inner, sizeof(inner), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "bash -c '. \"%s/tests/lib/ganesha.sh\" && %s' >&2",
+	snprintf(cmd, sizeof(cmd), "bash -c '. \"%s/scripts/lib/ganesha.sh\" && %s' >&2",
 		 PROJECT_SOURCE_DIR, inner);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;

@@ -16,8 +16,8 @@
 # Needs root, /dev/fuse, nfs-ganesha, nftables; exits 77 otherwise.
 # Usage: fs_cache.sh [PATH_TO_volfs_tool]  (fault_io is expected next to it)
 set -euo pipefail
-# shellcheck source=tests/lib/ganesha.sh
-. "$(dirname "$0")/../../lib/ganesha.sh"
+# shellcheck source=scripts/lib/ganesha.sh
+. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
 tl_project_dirs
 require_ganesha
 require_netns
@@ -27,10 +27,10 @@ tool=${1:-$PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool}
 [ -x "$tool" ] || tl_skip "volfs_tool not built at $tool"
 fio=$(dirname "$tool")/fault_io
 [ -x "$fio" ] || tl_skip "fault_io not built next to $tool"
-check=$(dirname "$tool")/nfsb_check
-[ -x "$check" ] || tl_skip "nfsb_check not built next to $tool"
+check=$PROJECT_BUILD_DIR/tests/shared/nfsb_check
+[ -x "$check" ] || tl_skip "nfsb_check not built at $check"
 
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../shared/fs" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volcache)
 chmod 0755 "$work"

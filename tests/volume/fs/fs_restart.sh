@@ -11,8 +11,8 @@
 # Needs root, /dev/fuse, nfs-ganesha, curl; exits 77 otherwise.
 # Usage: fs_restart.sh   (PROJECT_BUILD_DIR: the build with volume-plugin/volume-plugin)
 set -euo pipefail
-# shellcheck source=tests/lib/ganesha.sh
-. "$(dirname "$0")/../../lib/ganesha.sh"
+# shellcheck source=scripts/lib/ganesha.sh
+. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
 tl_project_dirs
 require_ganesha
 require_netns

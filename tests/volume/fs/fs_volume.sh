@@ -15,8 +15,8 @@
 # Needs root, /dev/fuse, nfs-ganesha, libnfs-utils, nftables; exits 77 otherwise.
 # Usage: fs_volume.sh [PATH_TO_volfs_tool]   (default: $PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool)
 set -euo pipefail
-# shellcheck source=tests/lib/ganesha.sh
-. "$(dirname "$0")/../../lib/ganesha.sh"
+# shellcheck source=scripts/lib/ganesha.sh
+. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
 tl_project_dirs
 require_ganesha
 require_netns
@@ -24,11 +24,9 @@ require_cmd nfs-cat:libnfs-utils setpriv:util-linux timeout:coreutils
 [ -c /dev/fuse ] || tl_skip "no /dev/fuse (FUSE kernel module not available)"
 tool=${1:-$PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool}
 [ -x "$tool" ] || tl_skip "volfs_tool not built at $tool"
-check=$(dirname "$tool")/nfsb_check
-[ -x "$check" ] || tl_skip "nfsb_check not built next to $tool"
 
 # libnfs 4.0 leaks a little when a connect to a silent server is abandoned (see the file)
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../shared/fs" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volfs)
 chmod 0755 "$work" # other uids must reach the mount points inside
@@ -83,13 +81,6 @@ stop_vol() {
 }
 
 url() { ganesha_url "$work/g" "$server" "$1"; }
-
-# ---------------------------------------------------------------- nfs_backend helpers
-ns_exec "$cli" "$check" ops "$server" "$G_PSEUDO" "$G_PORT" "$G_MNTPORT" ||
-	tl_fail "nfs_backend helper checks"
-# a port nobody listens on: refused at once
-ns_exec "$cli" "$check" dead "$server" "$G_PSEUDO" 14999 14998 || tl_fail "refused server"
-tl_ok "nfs_backend control-plane helpers; a refused connect fails fast"
 
 # ---------------------------------------------------------------- data through the mount
 mount_vol A vol1
@@ -233,13 +224,6 @@ for mode in stop drop kill; do
 	[ "$(cat "$exp/vol1/after-$mode.txt")" = after ] || tl_fail "outage $mode: write after recovery"
 	tl_ok "outage $mode: lookup/create/read fail in $t1/$t2/$t3 ms (timeout ${T} s); same mount works after"
 done
-
-# connect and probe to a silent server fail within the timeout, naming server and export
-ganesha_outage "$work/g" drop on
-ns_exec "$cli" "$check" dead "$server" "$G_PSEUDO" "$G_PORT" "$G_MNTPORT" ||
-	tl_fail "connect to a silent server"
-ganesha_outage "$work/g" drop off
-tl_ok "connect/probe to a silent server fail within the timeout"
 
 # an open file survives a server restart (NFSv3 handles do; re-opened by path)
 exec 7<"$A/big.bin"
