@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "nfs_backend.h"
+#include "path.h"
 
 /* NFSv3 ftype3 values (libnfs-raw-nfs.h), mapped without including the raw header. */
 enum { NB_NF3REG = 1, NB_NF3DIR, NB_NF3BLK, NB_NF3CHR, NB_NF3LNK, NB_NF3SOCK, NB_NF3FIFO };
@@ -999,19 +1000,7 @@ int nfsb_file_getattr(struct nfsb *nb, struct nfsb_file *f, struct stat *st)
 /* Refuse ".." components: paths built from volume names must stay inside the export. */
 static bool path_ok(const char *path)
 {
-	const char *p = path;
-
-	while (*p != '\0') {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		p += n;
-	}
-	return true;
+	return path_normalize(path, 0, NULL, NULL, 0) == PATH_OK;
 }
 
 static int fail(struct nfsb *nb, int ret, const char *op, const char *path, char *err,

@@ -41,6 +41,7 @@
 #include "fuse_fs.h"
 #include "log.h"
 #include "nfs_backend.h"
+#include "path.h"
 
 #define VOLFS_POOL_DEFAULT 4
 #define VOLFS_POOL_MAX 16
@@ -1116,34 +1117,19 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-/* Normalise subdir into "/a/b" ("" for the root). Refuses "..". */
+/* Normalise subdir into "/a/b" ("" for the root). Refuses "." and "..". */
 static int make_root(const char *subdir, char **out)
 {
-	char *r;
 	const char *p = subdir ? subdir : "";
-	size_t n = 0;
+	size_t n = strlen(p) + 2;
+	char *r = malloc(n);
 
-	r = malloc(strlen(p) + 2);
 	if (r == NULL)
 		return -ENOMEM;
-	while (*p != '\0') {
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		len = strcspn(p, "/");
-		if (len == 0)
-			break;
-		if ((len == 2 && p[0] == '.' && p[1] == '.') || (len == 1 && p[0] == '.')) {
-			free(r);
-			return -EINVAL;
-		}
-		r[n++] = '/';
-		memcpy(r + n, p, len);
-		n += len;
-		p += len;
+	if (path_normalize(p, PATH_REFUSE_DOT | PATH_LEADING_SLASH, NULL, r, n) != PATH_OK) {
+		free(r);
+		return -EINVAL;
 	}
-	r[n] = '\0';
 	*out = r;
 	return 0;
 }

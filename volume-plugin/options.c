@@ -12,6 +12,7 @@
 #include "config.h"
 #include "jsonutil.h"
 #include "options.h"
+#include "path.h"
 
 const char options_accepted[] = "server, export, subdir, uid, gid, mode, readonly, on_remove";
 
@@ -37,53 +38,26 @@ invalid:
 int options_normalize_subdir(const char *subdir, const char *catalogue_dir, char *out,
 			     size_t outlen, char *err, size_t errlen)
 {
-	const char *p = subdir, *why = NULL;
-	size_t used = 0;
+	const char *why;
 
 	if (outlen == 0)
 		return -EINVAL;
-	while (*p) {
-		const char *end;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		end = strchrnul(p, '/');
-		len = (size_t)(end - p);
-		if (len == 1 && p[0] == '.') {
-			p = end;
-			continue;
-		}
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			why = "'..' is not accepted: a subdir stays inside the export";
-			goto invalid;
-		}
-		for (const char *c = p; c < end; c++) {
-			if (iscntrl((unsigned char)*c)) {
-				why = "control characters are not accepted";
-				goto invalid;
-			}
-		}
-		if (used == 0 && strlen(catalogue_dir) == len &&
-		    strncmp(p, catalogue_dir, len) == 0) {
-			why = "that is the plugin's catalogue directory";
-			goto invalid;
-		}
-		if (used + (used ? 1 : 0) + len + 1 > outlen) {
-			why = "too long";
-			goto invalid;
-		}
-		if (used)
-			out[used++] = '/';
-		memcpy(out + used, p, len);
-		used += len;
-		p = end;
+	switch (path_normalize(subdir, PATH_REFUSE_CNTRL, catalogue_dir, out, outlen)) {
+	case PATH_OK:
+		return 0;
+	case PATH_DOTDOT:
+		why = "'..' is not accepted: a subdir stays inside the export";
+		break;
+	case PATH_CNTRL:
+		why = "control characters are not accepted";
+		break;
+	case PATH_RESERVED:
+		why = "that is the plugin's catalogue directory";
+		break;
+	default:
+		why = "too long";
+		break;
 	}
-	out[used] = '\0';
-	return 0;
-invalid:
 	snprintf(err, errlen, "subdir=%.*s: %s; expected a path inside the export, e.g. mpf/share",
 		 512, subdir, why);
 	return -EINVAL;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "escape.h"
+#include "path.h"
 #include "settings.h"
 
 #define VOLUME_NAME_ROOM 256
@@ -36,56 +37,33 @@ invalid:
 int settings_normalize_export(const char *what, const char *export, char *out, size_t outlen,
 			      char *err, size_t errlen)
 {
-	const char *p = export, *why = NULL;
-	size_t used = 0;
+	const unsigned int rules = PATH_ABSOLUTE | PATH_REFUSE_DOT | PATH_REFUSE_CNTRL |
+				   PATH_REFUSE_URL | PATH_LEADING_SLASH | PATH_ROOT_SLASH;
+	const char *why;
 
 	if (!escape_is_plain(export, strlen(export))) {
 		why = "must be UTF-8 text without control characters";
-		goto invalid;
+		goto refuse;
 	}
-	if (export[0] != '/') {
+	switch (path_normalize(export, rules, NULL, out, outlen)) {
+	case PATH_OK:
+		return 0;
+	case PATH_RELATIVE:
 		why = "must be an absolute path";
-		goto invalid;
+		break;
+	case PATH_DOT:
+	case PATH_DOTDOT:
+		why = "'.' and '..' components are not accepted";
+		break;
+	case PATH_CNTRL:
+	case PATH_URL_CHAR:
+		why = "control characters, '?', '&' and '#' are not accepted";
+		break;
+	default:
+		why = "too long";
+		break;
 	}
-	while (*p) {
-		const char *end;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		end = strchrnul(p, '/');
-		len = (size_t)(end - p);
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
-			why = "'.' and '..' components are not accepted";
-			goto invalid;
-		}
-		for (const char *c = p; c < end; c++) {
-			if (iscntrl((unsigned char)*c) || *c == '?' || *c == '&' || *c == '#') {
-				why = "control characters, '?', '&' and '#' are not accepted";
-				goto invalid;
-			}
-		}
-		if (used + 1 + len + 1 > outlen) {
-			why = "too long";
-			goto invalid;
-		}
-		out[used++] = '/';
-		memcpy(out + used, p, len);
-		used += len;
-		p = end;
-	}
-	if (used == 0) {
-		if (outlen < 2) {
-			why = "too long";
-			goto invalid;
-		}
-		out[used++] = '/';
-	}
-	out[used] = '\0';
-	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen, "%s=%s: %s; expected an absolute export path such as /srv/nfs", what,
 		 export, why);
 	return -EINVAL;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for shared/: CIDR math, settings parsing, JSON helpers, atomic files. */
+/*
+ * Unit tests for shared/: CIDR math, settings parsing, JSON helpers, atomic files, path
+ * normalisation.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -19,6 +22,7 @@
 #include "escape.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "path.h"
 #include "testlib.h"
 
 static struct cidr P(const char *s) {
@@ -409,6 +413,81 @@ START_TEST(test_atomic_clean_dir)
 }
 END_TEST
 
+/* The rules of each caller of path_normalize (see the callers for their messages). */
+#define SUBDIR PATH_REFUSE_CNTRL
+#define EXPORT                                                                                     \
+	(PATH_ABSOLUTE | PATH_REFUSE_DOT | PATH_REFUSE_CNTRL | PATH_REFUSE_URL |                   \
+	 PATH_LEADING_SLASH | PATH_ROOT_SLASH)
+#define ROOT (PATH_REFUSE_DOT | PATH_LEADING_SLASH)
+
+static const struct {
+	const char *in;
+	unsigned int flags;
+	const char *reserved;
+	size_t outlen; /* 0: no output buffer (check only) */
+	enum path_refusal want;
+	const char *out;
+} path_cases[] = {
+	/* a volume's subdir: relative, "." dropped, the catalogue reserved */
+	{"mpf/share", SUBDIR, ".cat", 64, PATH_OK, "mpf/share"},
+	{"//mpf/./share//", SUBDIR, ".cat", 64, PATH_OK, "mpf/share"},
+	{"/", SUBDIR, ".cat", 64, PATH_OK, ""},
+	{".", SUBDIR, ".cat", 64, PATH_OK, ""},
+	{"", SUBDIR, ".cat", 64, PATH_OK, ""},
+	{"a/../b", SUBDIR, ".cat", 64, PATH_DOTDOT, NULL},
+	{"a/b\tc", SUBDIR, ".cat", 64, PATH_CNTRL, NULL},
+	{"a/b?c", SUBDIR, ".cat", 64, PATH_OK, "a/b?c"},
+	{".cat", SUBDIR, ".cat", 64, PATH_RESERVED, NULL},
+	{"./.cat/x", SUBDIR, ".cat", 64, PATH_RESERVED, NULL},
+	{"a/.cat", SUBDIR, ".cat", 64, PATH_OK, "a/.cat"},
+	{".catalogue", SUBDIR, ".cat", 64, PATH_OK, ".catalogue"},
+	/* the first refusal left to right wins, before length */
+	{".cat/\x01", SUBDIR, ".cat", 64, PATH_RESERVED, NULL},
+	{"abcdef/..", SUBDIR, NULL, 4, PATH_TOO_LONG, NULL},
+	{"ab/cd", SUBDIR, NULL, 6, PATH_OK, "ab/cd"},
+	{"ab/cd", SUBDIR, NULL, 5, PATH_TOO_LONG, NULL},
+	/* an export: absolute, no ".", no URL characters, "/" for the root */
+	{"/srv//nfs/", EXPORT, NULL, 64, PATH_OK, "/srv/nfs"},
+	{"/", EXPORT, NULL, 64, PATH_OK, "/"},
+	{"///", EXPORT, NULL, 2, PATH_OK, "/"},
+	{"/", EXPORT, NULL, 1, PATH_TOO_LONG, NULL},
+	{"srv", EXPORT, NULL, 64, PATH_RELATIVE, NULL},
+	{"", EXPORT, NULL, 64, PATH_RELATIVE, NULL},
+	{"/a/./b", EXPORT, NULL, 64, PATH_DOT, NULL},
+	{"/a/../b", EXPORT, NULL, 64, PATH_DOTDOT, NULL},
+	{"/a#b", EXPORT, NULL, 64, PATH_URL_CHAR, NULL},
+	{"/a&b", EXPORT, NULL, 64, PATH_URL_CHAR, NULL},
+	{"/a\nb", EXPORT, NULL, 64, PATH_CNTRL, NULL},
+	{"/abcdef", EXPORT, NULL, 4, PATH_TOO_LONG, NULL},
+	{"/ab", EXPORT, NULL, 4, PATH_OK, "/ab"},
+	/* a volume's root below the export: "/a/b", "" for the export root */
+	{"a//b/", ROOT, NULL, 64, PATH_OK, "/a/b"},
+	{"", ROOT, NULL, 64, PATH_OK, ""},
+	{"a/./b", ROOT, NULL, 64, PATH_DOT, NULL},
+	{"a/..", ROOT, NULL, 64, PATH_DOTDOT, NULL},
+	{"a\tb", ROOT, NULL, 64, PATH_OK, "/a\tb"},
+	/* a path handed to the NFS backend: only ".." refused, nothing written */
+	{"/a/./b\x01", 0, NULL, 0, PATH_OK, NULL},
+	{"/a/../b", 0, NULL, 0, PATH_DOTDOT, NULL},
+	{"..", 0, NULL, 0, PATH_DOTDOT, NULL},
+	{"/a/..b/...", 0, NULL, 0, PATH_OK, NULL},
+};
+
+START_TEST(test_path_normalize)
+{
+	char out[64];
+	size_t outlen = path_cases[_i].outlen;
+	enum path_refusal got =
+		path_normalize(path_cases[_i].in, path_cases[_i].flags, path_cases[_i].reserved,
+			       outlen ? out : NULL, outlen);
+
+	ck_assert_msg(got == path_cases[_i].want, "\"%s\": refusal %d, want %d", path_cases[_i].in,
+		      got, path_cases[_i].want);
+	if (path_cases[_i].out != NULL)
+		ck_assert_str_eq(out, path_cases[_i].out);
+}
+END_TEST
+
 static Suite *shared_suite(void)
 {
 	Suite *s = suite_create("shared");
@@ -427,6 +506,7 @@ static Suite *shared_suite(void)
 			    sizeof(escape_cases) / sizeof(escape_cases[0]));
 	tcase_add_test(tc, test_escape_truncation);
 	tcase_add_test(tc, test_atomic_clean_dir);
+	tcase_add_loop_test(tc, test_path_normalize, 0, sizeof(path_cases) / sizeof(path_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
