@@ -39,6 +39,7 @@
 #include "fuse_fs.h"
 #include "log.h"
 #include "nfs_backend.h"
+#include "nfs_files.h"
 
 #define MIB (1024 * 1024)
 #define SMALL 4096

@@ -23,6 +23,7 @@
 #include "location.h"
 #include "log.h"
 #include "nfs_backend.h"
+#include "nfs_files.h"
 #include "peer_sync.h"
 #include "peers.h"
 

@@ -14,6 +14,7 @@
 #include "catalogue.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "nfs_files.h"
 
 char *catalogue_format_time(time_t t, char *buf, size_t len)
 {

@@ -18,6 +18,7 @@
 #include "fuse_fs.h"
 #include "log.h"
 #include "nfs_backend.h"
+#include "nfs_files.h"
 #include "state.h"
 #include "volumes.h"
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "nfs_backend.h"
+#include "nfs_files.h"
 
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
