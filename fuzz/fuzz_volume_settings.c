@@ -13,6 +13,7 @@
 
 #include "options.h"
 #include "settings.h"
+#include "volume_api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,6 +56,7 @@ static void options_case(const char *text, size_t len)
 	static int ready;
 	struct volume_def d;
 	char err[2048];
+	struct volume_opts o;
 	json_t *opts;
 
 	if (!ready) {
@@ -65,12 +67,14 @@ static void options_case(const char *text, size_t len)
 		ready = 1;
 	}
 	opts = json_loadb(text, len, 0, NULL);
-	if (options_parse("v1", opts, &cfg, &d, err, sizeof(err)) == 0) {
+	must(volume_api_opts(opts, &o) == 0, "volume_api_opts", "out of memory");
+	if (options_parse("v1", &o, &cfg, &d, err, sizeof(err)) == 0) {
 		must(options_check_def(&d, cfg.catalogue_dir, err, sizeof(err)) == 0,
 		     "accepted options fail options_check_def", err);
 		must(options_check_policy(&d, &cfg, err, sizeof(err)) == 0,
 		     "accepted options fail the guards", err);
 	}
+	free((void *)o.v);
 	json_decref(opts);
 }
 

@@ -5,14 +5,7 @@
  * NFS_EXPORT), so every node's plugin lists, inspects and mounts the same volumes, and a
  * node that never ran Create mounts the right directory.
  *
- * File format (one object, keys sorted; unknown keys are ignored on read so newer plugins
- * can add fields):
- *   {"Format":1,"Name":"v","Server":"nfs1","Export":"/srv/mpf","Subdir":"v",
- *    "Uid":376,"Gid":376,"Mode":"0777","Readonly":false,"OnRemove":"keep",
- *    "CreatedAt":"2026-11-29T05:00:00Z"}
- * Uid and Gid are absent when the volume has no fixed identity.
- *
- * catalogue_encode/_decode are pure. The catalogue_* I/O functions work on a connection
+ * The file format is in catalogue_codec.h. The functions here work on a connection
  * the caller owns (struct nfsb, one thread at a time) and return 0 or -errno with a
  * message in err naming server and export. They take the plugin settings s for the
  * directory name (CATALOGUE_DIR), the guards and the catalogue identity.
@@ -28,33 +21,12 @@
 #define VOLUME_CATALOGUE_H
 
 #include <stddef.h>
-#include <time.h>
 
-#include <jansson.h>
-
+#include "catalogue_codec.h"
 #include "nfs_backend.h"
 #include "options.h"
 
-#define CATALOGUE_FORMAT 1
 #define CATALOGUE_MAX_FILE 65536
-
-/* The definition as a JSON object (new reference; NULL only on allocation failure). */
-json_t *catalogue_encode(const struct volume_def *d);
-
-/*
- * Read a definition from j, validating it with options_check_def (catalogue_dir: the
- * reserved directory name). Returns 0 or -EINVAL with a message in err.
- */
-int catalogue_decode(json_t *j, const char *catalogue_dir, struct volume_def *out, char *err,
-		     size_t errlen);
-
-/* RFC 3339 UTC text ("2026-11-29T05:00:00Z") of t into buf (>= 21 bytes); returns buf. */
-char *catalogue_format_time(time_t t, char *buf, size_t len);
-/* Parse that text; returns 0 or -EINVAL. */
-int catalogue_parse_time(const char *text, time_t *out);
-
-/* "<catalogue_dir>/<name>.json" into buf. Returns 0 or -ENAMETOOLONG. */
-int catalogue_path(const char *catalogue_dir, const char *name, char *buf, size_t len);
 
 /*
  * Write d's file atomically (the directory is created, mode 0755, when missing). Readers

@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "config.h"
-#include "jsonutil.h"
 #include "options.h"
 #include "path.h"
 
@@ -150,12 +149,10 @@ static int check_complete(const struct volume_def *d, char *err, size_t errlen)
 	return 0;
 }
 
-int options_parse(const char *name, json_t *opts, const struct settings *s, struct volume_def *d,
-		  char *err, size_t errlen)
+int options_parse(const char *name, const struct volume_opts *opts, const struct settings *s,
+		  struct volume_def *d, char *err, size_t errlen)
 {
 	char why[1024];
-	const char *key;
-	json_t *val;
 	int ret;
 
 	memset(d, 0, sizeof(*d));
@@ -174,25 +171,23 @@ int options_parse(const char *name, json_t *opts, const struct settings *s, stru
 	d->uid = s->default_uid;
 	d->gid = s->default_gid;
 	d->mode = s->default_mode;
-	if (opts && !json_is_null(opts)) {
-		if (!json_is_object(opts)) {
-			snprintf(err, errlen, "Opts: expected an object of strings, got %s",
-				 jsonutil_type_name(opts));
+	if (opts && opts->not_object) {
+		snprintf(err, errlen, "Opts: expected an object of strings, got %s",
+			 opts->not_object);
+		return -EINVAL;
+	}
+	for (size_t i = 0; opts && i < opts->n; i++) {
+		const struct volume_opt *o = &opts->v[i];
+
+		if (o->val == NULL) {
+			snprintf(err, errlen,
+				 "option %.*s: expected a string value; accepted options: %s", 128,
+				 o->key, options_accepted);
 			return -EINVAL;
 		}
-		json_object_foreach(opts, key, val) {
-			if (!json_is_string(val)) {
-				snprintf(err, errlen,
-					 "option %.*s: expected a string value; accepted "
-					 "options: %s",
-					 128, key, options_accepted);
-				return -EINVAL;
-			}
-			if (apply_option(key, json_string_value(val), s, d, why, sizeof(why)) < 0) {
-				snprintf(err, errlen, "%s; accepted options: %s", why,
-					 options_accepted);
-				return -EINVAL;
-			}
+		if (apply_option(o->key, o->val, s, d, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s; accepted options: %s", why, options_accepted);
+			return -EINVAL;
 		}
 	}
 	if (d->mode == SETTINGS_MODE_AUTO)
@@ -270,12 +265,6 @@ int options_check_def(const struct volume_def *d, const char *catalogue_dir, cha
 	return check_complete(d, err, errlen);
 }
 
-char *options_format_mode(unsigned int mode, char *buf, size_t len)
-{
-	snprintf(buf, len, "%04o", mode);
-	return buf;
-}
-
 static void format_id(int id, char *buf, size_t len)
 {
 	if (id < 0)
@@ -322,8 +311,8 @@ int options_diff(const struct volume_def *a, const struct volume_def *b, char *b
 		add_diff(buf, len, &used, "gid", x, y);
 	}
 	if (a->mode != b->mode && ++n)
-		add_diff(buf, len, &used, "mode", options_format_mode(a->mode, x, sizeof(x)),
-			 options_format_mode(b->mode, y, sizeof(y)));
+		add_diff(buf, len, &used, "mode", settings_format_mode(a->mode, x, sizeof(x)),
+			 settings_format_mode(b->mode, y, sizeof(y)));
 	if (a->readonly != b->readonly && ++n)
 		add_diff(buf, len, &used, "readonly", a->readonly ? "true" : "false",
 			 b->readonly ? "true" : "false");

@@ -24,8 +24,6 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "nfs_backend.h"
 #include "settings.h"
 
@@ -64,14 +62,27 @@ int options_check_name(const char *name, char *err, size_t errlen);
 int options_normalize_subdir(const char *subdir, const char *catalogue_dir, char *out,
 			     size_t outlen, char *err, size_t errlen);
 
+/* One of Create's options as the request carried it. */
+struct volume_opt {
+	const char *key;
+	const char *val; /* NULL: the value was not a string */
+};
+
+/* Create's Opts as the request carried them (the API layer reads them from the JSON). */
+struct volume_opts {
+	const char *not_object; /* Opts was neither an object nor null: its type name */
+	size_t n;
+	const struct volume_opt *v;
+};
+
 /*
- * Resolve Create's Opts (a JSON object of strings, or NULL / JSON null = none) for the
- * volume name against settings s into out (created_at = 0). Unknown keys, wrong types and
+ * Resolve Create's options (NULL or none = the defaults) for the volume name against
+ * settings s into out (created_at = 0). Unknown keys, values that are not strings and
  * invalid values are refused with a message that lists the accepted options. Returns 0 or
  * -EINVAL.
  */
-int options_parse(const char *name, json_t *opts, const struct settings *s, struct volume_def *out,
-		  char *err, size_t errlen);
+int options_parse(const char *name, const struct volume_opts *opts, const struct settings *s,
+		  struct volume_def *out, char *err, size_t errlen);
 
 /* Check a definition read back from somewhere (catalogue, state): the same rules. */
 int options_check_def(const struct volume_def *d, const char *catalogue_dir, char *err,
@@ -97,8 +108,5 @@ int options_check_policy(const struct volume_def *d, const struct settings *s, c
  * with a first, b second.
  */
 int options_diff(const struct volume_def *a, const struct volume_def *b, char *buf, size_t len);
-
-/* "0755"-style mode text; returns buf (at least 6 bytes). */
-char *options_format_mode(unsigned int mode, char *buf, size_t len);
 
 #endif

@@ -92,6 +92,12 @@ invalid:
 	return -EINVAL;
 }
 
+char *settings_format_mode(unsigned int mode, char *buf, size_t len)
+{
+	snprintf(buf, len, "%04o", mode);
+	return buf;
+}
+
 static int check_dir_name(const char *name, char *err, size_t errlen)
 {
 	size_t n = strlen(name);
@@ -404,7 +410,7 @@ char *settings_format(const struct settings *s, char *buf, size_t len)
 		 "ALLOWED_EXPORTS=%s ALLOW_ROOT_IDENTITY=%s CATALOGUE_UID=%d CATALOGUE_GID=%d",
 		 s->server, s->export, s->version, s->nfs_port, s->mount_port, s->timeout_s,
 		 s->refresh_s, log_level_name(s->log_level), s->state_dir, s->mount_root,
-		 s->catalogue_dir, uid, gid, mode, allowed,
-		 s->allow_root ? "true" : "false", s->catalogue_uid, s->catalogue_gid);
+		 s->catalogue_dir, uid, gid, mode, allowed, s->allow_root ? "true" : "false",
+		 s->catalogue_uid, s->catalogue_gid);
 	return buf;
 }

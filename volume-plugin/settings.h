@@ -117,6 +117,9 @@ int settings_normalize_export(const char *what, const char *export, char *out, s
 int settings_parse_mode(const char *what, const char *text, unsigned int *out, char *err,
 			size_t errlen);
 
+/* The text settings_parse_mode reads back: "0755"-style; returns buf (at least 6 bytes). */
+char *settings_format_mode(unsigned int mode, char *buf, size_t len);
+
 /* Fill an nfsb_target for server/export with the settings' version, ports and timeout. */
 void settings_target(const struct settings *s, const char *server, const char *export,
 		     struct nfsb_target *out);

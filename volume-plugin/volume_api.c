@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalogue.h"
+#include "catalogue_codec.h"
 #include "http_server.h"
 #include "jsonutil.h"
 #include "preflight.h"
@@ -42,15 +42,51 @@ static int get_args(json_t *req, const char **name, const char **id, char *err, 
 	return 0;
 }
 
+int volume_api_opts(json_t *opts, struct volume_opts *out)
+{
+	struct volume_opt *v;
+	const char *key;
+	json_t *val;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (opts == NULL || json_is_null(opts))
+		return 0;
+	if (!json_is_object(opts)) {
+		out->not_object = jsonutil_type_name(opts);
+		return 0;
+	}
+	if (json_object_size(opts) == 0)
+		return 0;
+	v = calloc(json_object_size(opts), sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	json_object_foreach(opts, key, val) {
+		v[i].key = key;
+		v[i].val = json_is_string(val) ? json_string_value(val) : NULL;
+		i++;
+	}
+	out->v = v;
+	out->n = i;
+	return 0;
+}
+
 static json_t *handle_create(void *ctx, json_t *req)
 {
 	char err[ERRLEN];
 	const char *name;
 	json_t *opts = NULL;
+	struct volume_opts o = {0};
+	int ret;
 
 	if (get_args(req, &name, NULL, err, sizeof(err)) < 0 ||
-	    jsonutil_get_object(req, "Opts", false, &opts, err, sizeof(err)) < 0 ||
-	    volumes_create(ctx, name, opts, err, sizeof(err)) < 0)
+	    jsonutil_get_object(req, "Opts", false, &opts, err, sizeof(err)) < 0)
+		return jsonutil_error("%s", err);
+	if (volume_api_opts(opts, &o) < 0)
+		return jsonutil_error("Create %s: out of memory", name);
+	ret = volumes_create(ctx, name, &o, err, sizeof(err));
+	free((void *)o.v);
+	if (ret < 0)
 		return jsonutil_error("%s", err);
 	return json_object();
 }
@@ -115,7 +151,7 @@ json_t *volume_api_status(const struct volume_info *vi)
 
 	st = json_pack("{s:s, s:s, s:s+, s:i, s:s, s:b, s:s, s:i, s:i}", "Server", d->server,
 		       "Export", d->export, "Subdir", "/", d->subdir, "NFSVersion", vi->nfs_version,
-		       "Mode", options_format_mode(d->mode, mode, sizeof(mode)), "Readonly",
+		       "Mode", settings_format_mode(d->mode, mode, sizeof(mode)), "Readonly",
 		       d->readonly, "OnRemove", d->remove_data ? "delete" : "keep",
 		       "ContainersOnThisNode", vi->mount_ids, "MountCallsOnThisNode", vi->mounts);
 	if (!st)

@@ -21,6 +21,15 @@
 extern const struct http_route volume_routes[];
 extern const size_t volume_nroutes;
 
+/*
+ * Create's Opts (an object, null or NULL) as the options_parse input: strings borrowed
+ * from opts (valid while it lives), out->v a new array the caller free()s (NULL when
+ * there are none). A non-string value is kept with val NULL and anything but an object
+ * or null as out->not_object, so options_parse refuses them in its own order. Returns 0
+ * or -ENOMEM.
+ */
+int volume_api_opts(json_t *opts, struct volume_opts *out);
+
 /* The Status object Get reports for one volume (new reference). */
 json_t *volume_api_status(const struct volume_info *vi);
 

@@ -410,7 +410,8 @@ out:
 	return ret;
 }
 
-int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err, size_t errlen)
+int volumes_create(struct volumes *vs, const char *name, const struct volume_opts *opts, char *err,
+		   size_t errlen)
 {
 	struct volume_def want;
 	struct vol *v;

@@ -71,12 +71,13 @@ void volumes_close(struct volumes *vs);
 void volumes_count(struct volumes *vs, size_t *volumes, size_t *mounted);
 
 /*
- * Create name with Create's Opts (object of strings, or NULL): resolve the options, make
+ * Create name with Create's options (NULL: none): resolve them (options_parse), make
  * the subdirectory on the export when missing (adopting existing data) with the owner and
  * mode, and record the definition in the catalogue. The same name with the same
  * definition succeeds; a different one is refused naming the differences.
  */
-int volumes_create(struct volumes *vs, const char *name, json_t *opts, char *err, size_t errlen);
+int volumes_create(struct volumes *vs, const char *name, const struct volume_opts *opts, char *err,
+		   size_t errlen);
 
 /*
  * Remove name: refused while mounted on this node. Deletes the data (the subdirectory

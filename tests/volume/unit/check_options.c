@@ -10,6 +10,7 @@
 
 #include "options.h"
 #include "testlib.h"
+#include "volume_api.h"
 
 static struct settings cfg;
 
@@ -109,6 +110,19 @@ START_TEST(test_subdirs)
 }
 END_TEST
 
+/* options_parse on Opts as JSON (o may be NULL), read as the API layer reads them */
+static int parse_json(const char *name, json_t *o, const struct settings *s, struct volume_def *d,
+		      char *err, size_t errlen)
+{
+	struct volume_opts opts;
+	int ret;
+
+	ck_assert_int_eq(volume_api_opts(o, &opts), 0);
+	ret = options_parse(name, &opts, s, d, err, errlen);
+	free((void *)opts.v);
+	return ret;
+}
+
 static int parse(const char *name, const char *opts_json, struct volume_def *d, char *err,
 		 size_t errlen)
 {
@@ -119,7 +133,7 @@ static int parse(const char *name, const char *opts_json, struct volume_def *d, 
 		o = json_loads(opts_json, JSON_DECODE_ANY, NULL);
 		ck_assert_ptr_nonnull(o);
 	}
-	ret = options_parse(name, o, &cfg, d, err, errlen);
+	ret = parse_json(name, o, &cfg, d, err, errlen);
 	json_decref(o);
 	return ret;
 }
@@ -250,7 +264,7 @@ START_TEST(test_policy_allowed)
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
 	o = json_pack("{s:s, s:s, s:s, s:s}", "uid", "0", "server", "nfs2", "export", "/", "subdir",
 		      "/");
-	ck_assert_int_eq(options_parse("v1", o, &s, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(parse_json("v1", o, &s, &d, err, sizeof(err)), 0);
 	ck_assert_int_eq(d.uid, 0);
 	ck_assert_str_eq(d.subdir, "");
 	json_decref(o);
@@ -266,16 +280,16 @@ START_TEST(test_no_server)
 	char err[512];
 
 	ck_assert_int_eq(settings_parse(env, &bare, err, sizeof(err)), 0);
-	ck_assert_int_eq(options_parse("v1", NULL, &bare, &d, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(parse_json("v1", NULL, &bare, &d, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "no NFS server"));
 	o = json_pack("{s:s}", "server", "s1");
-	ck_assert_int_eq(options_parse("v1", o, &bare, &d, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(parse_json("v1", o, &bare, &d, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "no NFS export"));
 	json_object_set_new(o, "export", json_string("/e"));
-	ck_assert_int_eq(options_parse("v1", o, &bare, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(parse_json("v1", o, &bare, &d, err, sizeof(err)), 0);
 	/* No home export, no shared catalogue: any server, but still no root identity. */
 	json_object_set_new(o, "uid", json_string("0"));
-	ck_assert_int_eq(options_parse("v1", o, &bare, &d, err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(parse_json("v1", o, &bare, &d, err, sizeof(err)), -EPERM);
 	json_decref(o);
 }
 END_TEST
