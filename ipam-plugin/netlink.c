@@ -16,6 +16,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 
+#include "log.h"
 #include "netlink.h"
 
 /* Large enough for any single skb the kernel builds for a dump. */
@@ -321,7 +322,7 @@ int netlink_read_hostnets(struct hostnet_list *out, char *err, size_t errlen)
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "netlink: cannot open a rtnetlink socket: %s",
-			 strerrordesc_np(-ret));
+			 errno_text(-ret));
 		goto out;
 	}
 	for (int i = 0; i < NL_DUMP_TRIES; i++) {
@@ -336,7 +337,7 @@ int netlink_read_hostnets(struct hostnet_list *out, char *err, size_t errlen)
 	}
 	if (ret < 0)
 		snprintf(err, errlen, "netlink: dumping addresses and routes failed: %s",
-			 strerrordesc_np(-ret));
+			 errno_text(-ret));
 out:
 	if (nl)
 		mnl_socket_close(nl);
@@ -371,7 +372,7 @@ struct netlink_view *netlink_view_open(char *err, size_t errlen)
 	if (!v->mon || mnl_socket_bind(v->mon, groups, MNL_SOCKET_AUTOPID) < 0) {
 		ret = errno;
 		snprintf(err, errlen, "netlink: cannot subscribe to route changes: %s",
-			 strerrordesc_np(ret));
+			 errno_text(ret));
 		netlink_view_close(v);
 		return NULL;
 	}

@@ -78,12 +78,6 @@ struct peer_sync {
 
 /* ---------------------------------------------------------------- one round */
 
-/* strerror is not thread-safe and this runs on the sync thread (GNU strerror_r). */
-static const char *errtext(int errnum, char *buf, size_t len)
-{
-	return strerror_r(errnum, buf, len);
-}
-
 /* What a round found; swapped into the instance at its end. */
 struct round {
 	struct hostnet_list found;
@@ -294,7 +288,6 @@ static void store_close(struct store *st)
 static int store_read(struct store *st, const char *node, char **buf, size_t *len, char *err,
 		      size_t errlen)
 {
-	char etext[128];
 	int ret;
 
 	if (st->nb)
@@ -302,14 +295,13 @@ static int store_read(struct store *st, const char *node, char **buf, size_t *le
 				      errlen);
 	ret = atomic_file_read(store_path(st, node), PEER_DOC_MAX, buf, len);
 	if (ret < 0 && ret != -ENOENT && err)
-		snprintf(err, errlen, "read %s: %s", st->path, errtext(-ret, etext, sizeof(etext)));
+		snprintf(err, errlen, "read %s: %s", st->path, errno_text(-ret));
 	return ret;
 }
 
 /* Write our document atomically, creating the directory. Returns 0 or -errno (message). */
 static int store_write(struct store *st, const char *text, char *err, size_t errlen)
 {
-	char etext[128];
 	struct stat sb;
 	int ret;
 
@@ -326,8 +318,7 @@ static int store_write(struct store *st, const char *text, char *err, size_t err
 	if (!ret && stat(st->path, &sb) < 0)
 		ret = -errno;
 	if (ret)
-		snprintf(err, errlen, "write %s: %s", st->path,
-			 errtext(-ret, etext, sizeof(etext)));
+		snprintf(err, errlen, "write %s: %s", st->path, errno_text(-ret));
 	return ret;
 }
 
@@ -340,7 +331,7 @@ static int nfs_list_cb(const char *name, const struct stat *st, void *arg)
 /* The documents' names and mtimes into l. Returns 0, -ENOENT or -errno (message). */
 static int store_list(struct store *st, struct listing *l, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 300], etext[128];
+	char path[PATH_MAX + 300];
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;
@@ -351,8 +342,7 @@ static int store_list(struct store *st, struct listing *l, char *err, size_t err
 	d = opendir(st->ps->dir);
 	if (!d) {
 		ret = -errno;
-		snprintf(err, errlen, "list %s: %s", st->ps->dir,
-			 errtext(-ret, etext, sizeof(etext)));
+		snprintf(err, errlen, "list %s: %s", st->ps->dir, errno_text(-ret));
 		return ret;
 	}
 	while ((de = readdir(d))) {
@@ -491,7 +481,7 @@ static int do_round_locked(struct peer_sync *ps, bool publish, char *err, size_t
 	struct hostnet_list local = {0};
 	struct round r = {0};
 	json_t *doc = NULL;
-	char *text = NULL, etext[128];
+	char *text = NULL;
 	bool dirty;
 	int ret;
 
@@ -504,8 +494,7 @@ static int do_round_locked(struct peer_sync *ps, bool publish, char *err, size_t
 		goto round; /* text NULL: publish nothing */
 	ret = ps->collect(ps->collect_arg, &local);
 	if (ret) {
-		snprintf(err, errlen, "reading this host's networks: %s",
-			 errtext(-ret, etext, sizeof(etext)));
+		snprintf(err, errlen, "reading this host's networks: %s", errno_text(-ret));
 		goto out;
 	}
 	doc = peers_encode(ps->node, time(NULL), &local);

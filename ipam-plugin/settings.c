@@ -261,22 +261,22 @@ int settings_parse_routes(const char *text, struct hostnet_route_policy *out, ch
 		return 0;
 	}
 	if (text[0] != '/' || strlen(text) >= sizeof(buf))
-		goto bad;
+		goto refuse;
 	snprintf(buf, sizeof(buf), "%s", text + 1);
 	comma = strchr(buf, ',');
 	if (comma) {
 		*comma++ = '\0';
 		if (*comma++ != '/' ||
 		    config_parse_uint("ROUTES (IPv6)", comma, 1, 128, &v6, err, errlen) < 0)
-			goto bad;
+			goto refuse;
 	}
 	if (config_parse_uint("ROUTES (IPv4)", buf, 1, 32, &v4, err, errlen) < 0)
-		goto bad;
+		goto refuse;
 	out->mode = HOSTNET_ROUTES_MIN;
 	out->min4 = (unsigned int)v4;
 	out->min6 = (unsigned int)v6;
 	return 0;
-bad:
+refuse:
 	snprintf(err, errlen, "ROUTES=%s: " ROUTES_FORMS, text);
 	return -EINVAL;
 }

@@ -61,21 +61,21 @@ json_t *state_encode_pool(const struct pa_pool *p)
 		      space_key[p->space], "pool", cidr_format(&p->net, buf, sizeof(buf)), "cursor",
 		      addr_text(p, p->cursor));
 	if (!j || !ctx.arr)
-		goto out_fail;
+		goto drop_json;
 	if (p->chosen && json_object_set_new(j, "chosen", json_true()) < 0)
-		goto out_fail;
+		goto drop_json;
 	if (p->has_range &&
 	    json_object_set_new(j, "range", json_string(cidr_format(&p->range, buf, sizeof(buf)))) <
 		    0)
-		goto out_fail;
+		goto drop_json;
 	if (pa_pool_for_each_run(p, add_run, &ctx) < 0)
-		goto out_fail;
+		goto drop_json;
 	if (json_object_set_new(j, "allocated", ctx.arr) < 0) {
 		ctx.arr = NULL;
-		goto out_fail;
+		goto drop_json;
 	}
 	return j;
-out_fail:
+drop_json:
 	json_decref(ctx.arr);
 	json_decref(j);
 	return NULL;
@@ -233,7 +233,7 @@ int state_save_pool(const char *dir, const struct pa_pool *p, char *err, size_t 
 	snprintf(sub, sizeof(sub), "%s/pools", dir);
 	ret = atomic_file_mkdirs(sub, 0700);
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", sub, strerrordesc_np(-ret));
+		snprintf(err, errlen, "cannot create %s: %s", sub, errno_text(-ret));
 		return ret;
 	}
 	j = state_encode_pool(p);
@@ -244,7 +244,7 @@ int state_save_pool(const char *dir, const struct pa_pool *p, char *err, size_t 
 	ret = jsonutil_save(path, j);
 	json_decref(j);
 	if (ret < 0)
-		snprintf(err, errlen, "cannot write %s: %s", path, strerrordesc_np(-ret));
+		snprintf(err, errlen, "cannot write %s: %s", path, errno_text(-ret));
 	return ret;
 }
 
@@ -258,7 +258,7 @@ int state_delete_pool(const char *dir, const struct pa_pool *p, char *err, size_
 		return ret;
 	if (unlink(path) < 0 && errno != ENOENT) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot remove %s: %s", path, strerrordesc_np(-ret));
+		snprintf(err, errlen, "cannot remove %s: %s", path, errno_text(-ret));
 		return ret;
 	}
 	/* Make the removal durable like the writes are. */
@@ -296,7 +296,7 @@ int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen
 		if (errno == ENOENT)
 			return 0;
 		ret = -errno;
-		snprintf(err, errlen, "cannot read %s: %s", sub, strerrordesc_np(-ret));
+		snprintf(err, errlen, "cannot read %s: %s", sub, errno_text(-ret));
 		return ret;
 	}
 	while ((de = readdir(d))) {
@@ -312,7 +312,7 @@ int state_load(const char *dir, struct pa_allocator *a, char *err, size_t errlen
 			continue;
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: %s", path,
-				 ret == -EINVAL ? msg : strerrordesc_np(-ret));
+				 ret == -EINVAL ? msg : errno_text(-ret));
 			goto out;
 		}
 		ret = state_decode_pool(a, j, &p, msg, sizeof(msg));
@@ -369,7 +369,7 @@ int state_ula(const char *dir, struct cidr *out, bool *created, char *err, size_
 	if (!ret)
 		ret = j ? jsonutil_save(path, j) : -ENOMEM;
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot save %s: %s", path, strerrordesc_np(-ret));
+		snprintf(err, errlen, "cannot save %s: %s", path, errno_text(-ret));
 		goto out;
 	}
 	*created = true;

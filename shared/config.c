@@ -30,14 +30,14 @@ int config_parse_uint(const char *name, const char *text, unsigned long min, uns
 	unsigned long v;
 
 	if (!text || !*text || text[0] == '-' || text[0] == '+' || text[0] == ' ')
-		goto invalid;
+		goto refuse;
 	errno = 0;
 	v = strtoul(text, &end, 10);
 	if (errno || *end || v < min || v > max)
-		goto invalid;
+		goto refuse;
 	*out = v;
 	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen, "%s=%s: expected a whole number from %lu to %lu", name,
 		 text ? text : "", min, max);
 	return -EINVAL;

@@ -327,14 +327,14 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 		*slash = '\0';
 		ret = atomic_file_mkdirs(dir, 0755);
 		if (ret) {
-			snprintf(err, errlen, "socket directory %s: %s", dir, strerror(-ret));
+			snprintf(err, errlen, "socket directory %s: %s", dir, errno_text(-ret));
 			return ret;
 		}
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(-ret));
+		snprintf(err, errlen, "socket: %s", errno_text(-ret));
 		return ret;
 	}
 	/*
@@ -349,7 +349,7 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		ret = -errno;
-		snprintf(err, errlen, "remove stale socket %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "remove stale socket %s: %s", path, errno_text(-ret));
 		goto out_close;
 	}
 	/*
@@ -359,23 +359,23 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	 */
 	if (fchmod(fd, 0660) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "socket mode: %s", strerror(-ret));
+		snprintf(err, errlen, "socket mode: %s", errno_text(-ret));
 		goto out_close;
 	}
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
 	if (ret) {
-		snprintf(err, errlen, "bind %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "bind %s: %s", path, errno_text(-ret));
 		goto out_close;
 	}
 	if (chmod(path, 0660) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "chmod %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "chmod %s: %s", path, errno_text(-ret));
 		unlink(path);
 		goto out_close;
 	}
 	if (listen(fd, HTTP_BACKLOG) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "listen %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "listen %s: %s", path, errno_text(-ret));
 		unlink(path);
 		goto out_close;
 	}
@@ -435,7 +435,7 @@ struct http_server *http_server_start(const char *sock_path, const struct http_r
 		ret = pthread_create(&srv->workers[i], NULL, worker, srv);
 		if (ret) {
 			snprintf(err, errlen, "cannot start HTTP worker threads: %s",
-				 strerror(ret));
+				 errno_text(ret));
 			goto out_stop;
 		}
 		srv->nworkers++;

@@ -58,22 +58,30 @@ const char *log_level_name(enum log_level level)
 	return "?";
 }
 
+const char *errno_text(int errnum)
+{
+	static __thread char unknown[32];
+	const char *text = strerrordesc_np(errnum);
+
+	if (text != NULL)
+		return text;
+	snprintf(unknown, sizeof(unknown), "Unknown error %d", errnum);
+	return unknown;
+}
+
 __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, int errnum,
 							   const char *fmt, va_list ap)
 {
 	FILE *out = level <= LOG_LEVEL_WARN ? stderr : stdout;
 	char msg[4096];
-	char errbuf[128];
 
 	if (!log_enabled(level))
 		return;
 	/* Messages quote text from outside: one event stays one line (escape.h). */
 	escape_vformat(msg, sizeof(msg), fmt, ap);
 	if (errnum) {
-		/* GNU strerror_r returns the message, which may not be errbuf. */
-		const char *etext = strerror_r(errnum, errbuf, sizeof(errbuf));
-
-		fprintf(out, "%s: %s: %s: %s\n", log_tag, log_level_name(level), msg, etext);
+		fprintf(out, "%s: %s: %s: %s\n", log_tag, log_level_name(level), msg,
+			errno_text(errnum));
 	} else {
 		fprintf(out, "%s: %s: %s\n", log_tag, log_level_name(level), msg);
 	}

@@ -27,7 +27,15 @@ bool log_enabled(enum log_level level);
 int log_level_parse(const char *text, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
-/* log_warn/log_error append ": <strerror(errno)>"; the x variants do not. */
+/*
+ * The text of errno value errnum ("No such file or directory"), the one way the tree turns
+ * an errno into words: thread-safe (unlike strerror), no buffer to pass. An unknown value
+ * reads "Unknown error N" as strerror has it (in a per-thread buffer, valid until the
+ * thread's next call with an unknown value).
+ */
+const char *errno_text(int errnum);
+
+/* log_warn/log_error append ": <errno_text(errno)>"; the x variants do not. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -98,11 +98,6 @@ static int errf(char *err, size_t errlen, const char *fmt, ...)
 	return 0;
 }
 
-static const char *errtext(int neg_errno, char *buf, size_t len)
-{
-	return strerror_r(-neg_errno, buf, len);
-}
-
 int nfsb_version_supported(int version, char *err, size_t errlen)
 {
 	if (version == 3)
@@ -213,8 +208,6 @@ static int mount_with_deadline(struct nfs_context *nfs, const char *server, cons
 static void connect_error(const struct nfsb_target *t, int ret, const char *why, char *err,
 			  size_t errlen)
 {
-	char eb[128];
-
 	if (why == NULL)
 		why = "";
 	if (ret == -ETIMEDOUT || strstr(why, "timed out") != NULL)
@@ -245,7 +238,7 @@ static void connect_error(const struct nfsb_target *t, int ret, const char *why,
 		     t->server, t->export, t->export);
 	else
 		errf(err, errlen, "NFS server %s export %s: mount failed: %s (%s)", t->server,
-		     t->export, why[0] ? why : "?", errtext(ret, eb, sizeof(eb)));
+		     t->export, why[0] ? why : "?", errno_text(-ret));
 }
 
 int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **out, char *err,
@@ -256,7 +249,6 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 	struct nfsb *nb = NULL;
 	const char *why = NULL;
 	int64_t deadline, t0;
-	char eb[128];
 	int ret, attempt;
 
 	*out = NULL;
@@ -318,8 +310,7 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 			log_debug(
 				"NFS server %s export %s: connect/MOUNT failed after %d tries: %s "
 				"(%s)",
-				t->server, t->export, attempt, why ? why : "?",
-				errtext(ret, eb, sizeof(eb)));
+				t->server, t->export, attempt, why ? why : "?", errno_text(-ret));
 			connect_error(t, ret, why, err, errlen);
 			goto out_free;
 		}
@@ -1005,10 +996,8 @@ static bool path_ok(const char *path)
 int nfsb_error(struct nfsb *nb, int ret, const char *op, const char *path, char *err,
 	       size_t errlen)
 {
-	char eb[128];
-
 	errf(err, errlen, "NFS server %s export %s: %s %s: %s (%s)", nb->target.server,
-	     nb->target.export, op, path, errtext(ret, eb, sizeof(eb)), nfsb_last_error(nb));
+	     nb->target.export, op, path, errno_text(-ret), nfsb_last_error(nb));
 	return ret;
 }
 

@@ -15,6 +15,7 @@
 
 #include <linux/capability.h>
 
+#include "log.h"
 #include "privs.h"
 
 static const char *const cap_names[] = {
@@ -97,14 +98,14 @@ int privs_limit(const int *keep, size_t nkeep, char *err, size_t errlen)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM) {
 			ret = -errno;
 			snprintf(err, errlen, "drop capability %d from the bounding set: %s", cap,
-				 strerror(-ret));
+				 errno_text(-ret));
 			return ret;
 		}
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	ret = cap_get(data);
 	if (ret < 0) {
-		snprintf(err, errlen, "capget: %s", strerror(-ret));
+		snprintf(err, errlen, "capget: %s", errno_text(-ret));
 		return ret;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -114,12 +115,12 @@ int privs_limit(const int *keep, size_t nkeep, char *err, size_t errlen)
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "capset: %s", strerror(-ret));
+		snprintf(err, errlen, "capset: %s", errno_text(-ret));
 		return ret;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "no_new_privs: %s", strerror(-ret));
+		snprintf(err, errlen, "no_new_privs: %s", errno_text(-ret));
 		return ret;
 	}
 	return 0;

@@ -45,11 +45,11 @@ json_t *catalogue_encode(const struct volume_def *d)
 	if (!j)
 		return NULL;
 	if (d->uid >= 0 && json_object_set_new(j, "Uid", json_integer(d->uid)) < 0)
-		goto fail;
+		goto drop_json;
 	if (d->gid >= 0 && json_object_set_new(j, "Gid", json_integer(d->gid)) < 0)
-		goto fail;
+		goto drop_json;
 	return j;
-fail:
+drop_json:
 	json_decref(j);
 	return NULL;
 }

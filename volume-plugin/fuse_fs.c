@@ -1177,11 +1177,9 @@ static int check_root(struct volfs *v, char *err, size_t errlen)
 	if (ret == 0 && !S_ISDIR(st.st_mode))
 		ret = -ENOTDIR;
 	if (ret < 0) {
-		char eb[128];
-
 		snprintf(err, errlen, "NFS server %s export %s: directory %s: %s%s%s",
 			 v->target.server, v->target.export, v->root[0] ? v->root : "/",
-			 strerror_r(-ret, eb, sizeof(eb)), ret == -ENOENT ? "" : " ",
+			 errno_text(-ret), ret == -ENOENT ? "" : " ",
 			 ret == -ENOENT ? "" : nfsb_last_error(v->conns[0].nb));
 		return ret;
 	}
@@ -1205,12 +1203,14 @@ static void set_readahead(const struct volfs *v)
 		 minor(v->dev));
 	f = fopen(path, "w");
 	if (f == NULL) {
-		log_debug("volume %s: cannot raise readahead (%s): %m", v->mountpoint, path);
+		log_debug("volume %s: cannot raise readahead (%s): %s", v->mountpoint, path,
+			  errno_text(errno));
 		return;
 	}
 	fprintf(f, "%d", VOLFS_IO_MAX / 1024);
 	if (fclose(f) != 0)
-		log_debug("volume %s: cannot raise readahead: %m", v->mountpoint);
+		log_debug("volume %s: cannot raise readahead: %s", v->mountpoint,
+			  errno_text(errno));
 }
 
 int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const char *subdir,
@@ -1370,7 +1370,6 @@ static void *wake_main(void *arg)
 int volfs_unmount(struct volfs *v)
 {
 	int dirfd, ret = 0;
-	char eb[128];
 	struct statx stx;
 	pthread_t wake_thread;
 	bool waker = false;
@@ -1395,8 +1394,7 @@ int volfs_unmount(struct volfs *v)
 		if (ret == -EINVAL || ret == -ENOENT)
 			ret = 0; /* unmounted from outside already */
 		else
-			log_warnx("volume %s: unmount: %s", v->mountpoint,
-				  strerror_r(-ret, eb, sizeof(eb)));
+			log_warnx("volume %s: unmount: %s", v->mountpoint, errno_text(-ret));
 	}
 	if (v->loop_started) {
 		bool joined = false;
@@ -1477,10 +1475,9 @@ int volfs_clean_mountpoint(const char *mountpoint, char *err, size_t errlen)
 		buf[i] = '\0';
 		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
 			int ret = -errno;
-			char eb[128];
 
 			snprintf(err, errlen, "mountpoint %s: mkdir %s: %s", mountpoint, buf,
-				 strerror_r(-ret, eb, sizeof(eb)));
+				 errno_text(-ret));
 			return ret;
 		}
 		if (i < n)

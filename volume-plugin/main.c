@@ -179,7 +179,8 @@ static void mount_fusectl(void)
 	if (statfs(FUSECTL_DIR, &sf) == 0 && sf.f_type == FUSECTL_SUPER_MAGIC)
 		return;
 	if (mount("fusectl", FUSECTL_DIR, "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		log_debug("cannot mount the FUSE control file system at %s: %m", FUSECTL_DIR);
+		log_debug("cannot mount the FUSE control file system at %s: %s", FUSECTL_DIR,
+			  errno_text(errno));
 }
 
 static int serve(const struct args *a, const struct settings *cfg, const sigset_t *set)

@@ -20,13 +20,13 @@ int options_check_name(const char *name, char *err, size_t errlen)
 	size_t n = strlen(name);
 
 	if (n < 2 || n > VOL_NAME_MAX || !isalnum((unsigned char)name[0]))
-		goto invalid;
+		goto refuse;
 	for (const char *p = name + 1; *p; p++) {
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
-			goto invalid;
+			goto refuse;
 	}
 	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen,
 		 "volume name \"%.*s\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ and have "
 		 "2-%d characters",

@@ -178,7 +178,7 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 	} else {
 		r->ok = false;
 		add(r, "PROBLEM: %s: creating a test file at the export root as uid 0 failed: %s",
-		    where, strerror(-ret));
+		    where, errno_text(-ret));
 		goto out;
 	}
 
@@ -201,7 +201,7 @@ int preflight_volume(const struct settings *cfg, struct preflight_report *r)
 			    "PROBLEM: the export root is not writable as DEFAULT_UID=%d "
 			    "DEFAULT_GID=%d: %s. Fix: on the server, chown %d:%d (or chmod 1777) "
 			    "the exported directory, or set DEFAULT_UID/DEFAULT_GID to its owner",
-			    cfg->default_uid, gid, strerror(-ret), cfg->default_uid, gid);
+			    cfg->default_uid, gid, errno_text(-ret), cfg->default_uid, gid);
 		}
 	} else if (squashed) {
 		r->ok = false;

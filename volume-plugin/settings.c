@@ -20,13 +20,13 @@ int settings_check_server(const char *what, const char *server, char *err, size_
 	size_t n = strlen(server);
 
 	if (n == 0 || n >= NFSB_SERVER_MAX)
-		goto invalid;
+		goto refuse;
 	for (const char *p = server; *p; p++) {
 		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
-			goto invalid;
+			goto refuse;
 	}
 	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen,
 		 "%s=%s: expected a host name or IPv4 address (letters, digits, '.', '-', '_'; "
 		 "1-%d characters)",
@@ -76,17 +76,17 @@ int settings_parse_mode(const char *what, const char *text, unsigned int *out, c
 	size_t n = strlen(text);
 
 	if (n == 0 || n > 5)
-		goto invalid;
+		goto refuse;
 	for (const char *p = text; *p; p++) {
 		if (*p < '0' || *p > '7')
-			goto invalid;
+			goto refuse;
 		v = v * 8 + (unsigned int)(*p - '0');
 	}
 	if (v > 07777)
-		goto invalid;
+		goto refuse;
 	*out = v;
 	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen, "%s=%s: expected an octal mode from 0000 to 7777, e.g. 0755", what,
 		 text);
 	return -EINVAL;
@@ -103,13 +103,13 @@ static int check_dir_name(const char *name, char *err, size_t errlen)
 	size_t n = strlen(name);
 
 	if (n == 0 || n >= SETTINGS_NAME_LEN || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		goto invalid;
+		goto refuse;
 	for (const char *p = name; *p; p++) {
 		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
-			goto invalid;
+			goto refuse;
 	}
 	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen,
 		 "CATALOGUE_DIR=%s: expected one directory name (letters, digits, '.', '-', '_'), "
 		 "e.g. %s",
@@ -232,31 +232,31 @@ static int parse_allowed(const char *text, struct settings *s, char *err, size_t
 
 		if (len == 0 || len >= sizeof(item)) {
 			snprintf(why, sizeof(why), "empty or too long entry");
-			goto invalid;
+			goto refuse;
 		}
 		if (s->nallowed == SETTINGS_MAX_ALLOWED) {
 			snprintf(why, sizeof(why), "more than %d entries", SETTINGS_MAX_ALLOWED);
-			goto invalid;
+			goto refuse;
 		}
 		memcpy(item, p, len);
 		item[len] = '\0';
 		colon = strchr(item, ':');
 		if (!colon) {
 			snprintf(why, sizeof(why), "%.200s has no ':'", item);
-			goto invalid;
+			goto refuse;
 		}
 		*colon = '\0';
 		e = &s->allowed[s->nallowed];
 		if (settings_check_server("server", item, why, sizeof(why)) < 0 ||
 		    settings_normalize_export("export", colon + 1, e->export, sizeof(e->export),
 					      why, sizeof(why)) < 0)
-			goto invalid;
+			goto refuse;
 		memcpy(e->server, item, strlen(item) + 1); /* checked: shorter than server[] */
 		s->nallowed++;
 		p = *end ? end + 1 : end;
 	}
 	return 0;
-invalid:
+refuse:
 	snprintf(err, errlen,
 		 "ALLOWED_EXPORTS=%s: %s; expected server:/export pairs separated by commas, "
 		 "e.g. nfs-2:/srv/data,nfs-3:/export",

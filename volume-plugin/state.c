@@ -229,7 +229,7 @@ int state_load(const char *dir, const char *catalogue_dir, struct state *out, ch
 		if (ret == -EINVAL)
 			snprintf(err, errlen, "%s: %s", path, why);
 		else
-			snprintf(err, errlen, "%s: %s", path, strerrordesc_np(-ret));
+			snprintf(err, errlen, "%s: %s", path, errno_text(-ret));
 		return ret;
 	}
 	ret = state_decode(j, catalogue_dir, out, why, sizeof(why));

@@ -197,7 +197,7 @@ static void save_locked(struct volumes *vs)
 		ret = state_save(vs->cfg.state_dir, &st);
 	if (ret < 0)
 		log_warnx("%s: cannot save the state in %s: %s", __func__, vs->cfg.state_dir,
-			  strerrordesc_np(-ret));
+			  errno_text(-ret));
 	state_fini(&st);
 }
 
@@ -1014,8 +1014,7 @@ int volumes_unmount(struct volumes *vs, const char *name, const char *id, char *
 
 	ret = volfs_unmount(fs);
 	if (ret < 0)
-		log_warnx("volume %s: unmount of %s: %s", name, v->mountpoint,
-			  strerrordesc_np(-ret));
+		log_warnx("volume %s: unmount of %s: %s", name, v->mountpoint, errno_text(-ret));
 	else
 		log_info("volume %s: unmounted %s (last mount on this node)", name, v->mountpoint);
 
@@ -1441,17 +1440,16 @@ int volumes_open(const struct settings *s, struct volumes **out, char *err, size
 	pthread_condattr_destroy(&ca);
 	ret = load_state(vs, err, errlen);
 	if (ret < 0)
-		goto fail;
+		goto close_volumes;
 	ret = -pthread_create(&vs->refresher, NULL, refresher_main, vs);
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot start the refresher thread: %s",
-			 strerrordesc_np(-ret));
-		goto fail;
+		snprintf(err, errlen, "cannot start the refresher thread: %s", errno_text(-ret));
+		goto close_volumes;
 	}
 	vs->refresher_started = true;
 	*out = vs;
 	return 0;
-fail:
+close_volumes:
 	volumes_close(vs);
 	return ret;
 }
