@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipam_api: IpamDriver handlers: JSON in, pools calls, JSON out. See ipam_api.h and the
- * protocol digest, sections 4 and 5.
+ * ipam_api: IpamDriver handlers: JSON in, pools calls, JSON out. See ipam_api.h and
+ * docs/plugin-protocol.md, sections 4 and 5.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -41,7 +41,7 @@ static json_t *handle_capabilities(void *ctx, json_t *req)
 	 * re-requests every network's subnet: a new session of the replay rule (pools.h).
 	 */
 	pools_new_session(api->pools);
-	/* Pools and addresses are persisted, so no replay is needed (digest 4.5). */
+	/* Pools and addresses are persisted, so no replay is needed (docs/plugin-protocol.md 4.5). */
 	return json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 0);
 }
 

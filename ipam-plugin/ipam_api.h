@@ -3,7 +3,7 @@
  * ipam_api: the libnetwork remote IPAM protocol (IpamDriver) mapped onto pools: JSON in,
  * pools calls, JSON out; the state and the policy live in pools.
  *
- * Handlers follow the protocol digest (section 4): empty bodies and null maps accepted,
+ * Handlers follow docs/plugin-protocol.md (section 4): empty bodies and null maps accepted,
  * success is a JSON object, failure {"Err": "<what was wrong; what is accepted>"} (the
  * HTTP layer sends it with status 500).
  *

@@ -5,7 +5,7 @@
  *
  * Pools live in two address spaces (local, global), kept apart because one plugin sees
  * the same swarm subnet twice: in the global space from the swarm allocator and in the
- * local space as this node's copy (protocol digest 5.2).
+ * local space as this node's copy (docs/plugin-protocol.md 5.2).
  *
  * Choosing: candidate ranges are cut into subnets of the wanted size and the lowest one
  * that overlaps no exclusion, no host network and no pool in use (any space) wins.

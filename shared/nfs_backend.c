@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * nfs_backend: libnfs 4.0 (NFSv3) behind a small POSIX-like interface; see nfs_backend.h.
- * Measured behaviour this code relies on is in the project's NFS notes (shared/rig/nfs.md):
+ * Measured behaviour this code relies on is in docs/nfs.md (section 3):
  * autoreconnect=0 + tcp-syncnt=1 + nfs_set_timeout() is the only combination that never
  * hangs; a context that saw a transport error stays dead.
  */
@@ -163,7 +163,7 @@ static int64_t now_ms(void)
 
 /*
  * Mount with the async API and our own deadline: nfs_set_timeout() does not bound connect
- * (nfs.md 5.3), tcp-syncnt=1 bounds it to ~3 s; this bounds it to the volume's timeout.
+ * (docs/nfs.md 3), tcp-syncnt=1 bounds it to ~3 s; this bounds it to the volume's timeout.
  */
 static int mount_with_deadline(struct nfs_context *nfs, const char *server, const char *path,
 			       int timeout_ms, struct mount_wait *w, const char **why)
@@ -265,7 +265,7 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 		errf(err, errlen, "NFS server %s export %s: name too long", t->server, t->export);
 		return ret;
 	}
-	/* autoreconnect=0: a broken connection errors at once instead of spinning (nfs.md 5.3) */
+	/* autoreconnect=0: a broken connection errors at once instead of spinning (docs/nfs.md 3) */
 	snprintf(url + strlen(url), sizeof(url) - strlen(url), "%s",
 		 "&autoreconnect=0&tcp-syncnt=1&dircache=0");
 

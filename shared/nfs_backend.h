@@ -8,7 +8,7 @@
  *
  * Connections always fail fast: the URL carries autoreconnect=0 and tcp-syncnt=1 and the
  * context gets nfs_set_timeout(timeout_s), so a dead or silent server gives an error within
- * about timeout_s (connect: ~3 s) instead of blocking (see shared/rig/nfs.md section 5.3).
+ * about timeout_s (connect: ~3 s) instead of blocking (see docs/nfs.md 3).
  * After a transport error (timeout, broken connection) the connection is dead for good:
  * nfsb_is_broken() turns true, and the owner must nfsb_close() it and connect again.
  *
@@ -80,7 +80,7 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 void nfsb_close(struct nfsb *nb);
 
 /* Identity (AUTH_SYS uid/gid) for the calls that follow on this connection. Cheap: each
- * request takes the credentials current when it is queued (nfs.md 2.4). */
+ * request takes the credentials current when it is queued (docs/nfs.md 2.4). */
 void nfsb_set_identity(struct nfsb *nb, uid_t uid, gid_t gid);
 
 /* True once a transport error (timeout, connection lost) has made this connection unusable:

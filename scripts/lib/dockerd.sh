@@ -35,7 +35,7 @@
 # bind in its private mount ns), so plugins installed with the default state mount
 # source (/var/lib) write there instead of the host's /var/lib.
 #
-# Why each daemon gets its own namespaces (measured, see the project's Docker notes):
+# Why each daemon gets its own namespaces (measured: docs/docker.md 1):
 #  * dockerd/containerd use paths that --data-root/--exec-root do not move:
 #    /run/docker/plugins (managed plugin sockets, legacy plugin discovery),
 #    /run/containerd/s/<hash> (shim sockets), /etc/docker/key.json (engine ID):

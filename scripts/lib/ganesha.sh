@@ -30,7 +30,7 @@
 #   NFS_SQUASH (root_squash | no_root_squash | all_squash)  NFS_LOGLEVEL (EVENT)
 #   GANESHA_START_TIMEOUT (30 s)
 #
-# Why it is done this way (measured, see the project's NFS notes):
+# Why it is done this way (measured: docs/nfs.md 1):
 #  * NFSv3 needs rpcbind or ganesha exits at start; rpcbind's socket /run/rpcbind.sock is
 #    a file, so each server gets a private mount ns with a tmpfs /run (its own rpcbind).
 #  * Fixed NFS and MOUNT ports: libnfs clients skip the portmapper (?nfsport=&mountport=).

@@ -151,7 +151,7 @@ owner=$(dk n2 exec "$(task_container n2 "${STACK}_node-manager")" stat -c %u /op
 tl_ok "file written by the workflow manager on n1 (uid 376) is read on n2 and n3"
 
 step "a requested subnet that collides with n2's LAN is refused, naming n2"
-# Swarm allocates overlay networks asynchronously on the leader (protocol digest 5.1):
+# Swarm allocates overlay networks asynchronously on the leader (docs/plugin-protocol.md 5.1):
 # `network create` returns an ID even when the driver refuses, and the refusal shows only
 # in the leader's dockerd log ("Failed allocation for network ..."), with our message.
 clash_refused() { grep -F "Failed allocation for network $1" "$DK_BASE/n1/dockerd.log" | grep -q 'collides with'; }

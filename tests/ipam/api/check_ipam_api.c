@@ -278,7 +278,7 @@ START_TEST(test_explicit_pools)
 	/* The same request again (replay, node copy after a restart): same PoolID. */
 	ck_assert_str_eq(request_pool(LOCAL, "10.50.0.0/24", "{\"SubPool\":\"10.50.0.128/25\"}", p),
 			 id1);
-	/* The global space keeps its own copy of the same subnet (digest 5.2). */
+	/* The global space keeps its own copy of the same subnet (docs/plugin-protocol.md 5.2). */
 	ck_assert_str_eq(request_pool(GLOBAL, "10.50.0.0/24", NULL, p), GLOBAL "/10.50.0.0/24");
 	/* The address range comes from SubPool. */
 	ck_assert_str_eq(request_addr(id1, "", GW), "10.50.0.1/24");

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * nfsb_check: checks of nfs_backend's control-plane helpers against a real NFS server
- * (run by fs_volume.sh). Prints "ok ..." per check, exits 1 at the first failure.
+ * nfsb_check: checks of the NFS backend and its control-plane file helpers (nfs_files)
+ * against a real NFS server (run by fs_nfs_backend.sh). Prints "ok ..." per check, exits 1
+ * at the first failure.
  *
  *   nfsb_check ops  SERVER EXPORT NFS_PORT MOUNT_PORT   helpers on /chk (removed at the end)
  *   nfsb_check dead SERVER EXPORT NFS_PORT MOUNT_PORT   connect/probe fail fast (timeout 2 s)

@@ -101,7 +101,7 @@ got=$(dk n1 run --rm --init -u 376:376 -v seeded376:/opt/mpf/share seeded:latest
 tl_ok "Docker's copy of image data into a fresh uid=376 volume works under root_squash (files 376:376)"
 
 if dk n1 volume create -d "$VOL" -o uid=1 data1 >/dev/null 2>"$DK_BASE/err"; then
-	# Docker skips Create when Get succeeds (protocol digest 3.2): the options are ignored
+	# Docker skips Create when Get succeeds (docs/plugin-protocol.md 3.2): the options are ignored
 	# by Docker itself, the plugin never sees them.
 	tl_log "note: docker volume create of an existing name never reaches the plugin"
 fi
