@@ -42,6 +42,25 @@ static void say(struct nfsb *nb, char *err, size_t errlen, const char *fmt, ...)
 	snprintf(err, errlen, "NFS server %s export %s: %s", t->server, t->export, msg);
 }
 
+/*
+ * path checked (no "..") and written into buf as "/<path>" without trailing slashes ("/"
+ * for the export root); *n its length. Returns 0, -EINVAL (message) or -ENAMETOOLONG.
+ */
+static int rooted(struct nfsb *nb, const char *path, char *buf, size_t len, size_t *n, char *err,
+		  size_t errlen)
+{
+	int ret = nfsb_check_path(nb, path, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	*n = (size_t)snprintf(buf, len, "/%s", path[0] == '/' ? path + 1 : path);
+	if (*n >= len)
+		return -ENAMETOOLONG;
+	while (*n > 1 && buf[*n - 1] == '/')
+		buf[--*n] = '\0';
+	return 0;
+}
+
 int nfsb_stat(struct nfsb *nb, const char *path, struct stat *st, char *err, size_t errlen)
 {
 	int ret = nfsb_check_path(nb, path, err, errlen);
@@ -113,14 +132,9 @@ int nfsb_mkdir_p(struct nfsb *nb, const char *path, mode_t mode, int uid, int gi
 	size_t i, n;
 	int ret;
 
-	ret = nfsb_check_path(nb, path, err, errlen);
+	ret = rooted(nb, path, buf, sizeof(buf), &n, err, errlen);
 	if (ret < 0)
 		return ret;
-	n = (size_t)snprintf(buf, sizeof(buf), "/%s", path[0] == '/' ? path + 1 : path);
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
 	if (n <= 1)
 		return 0; /* the export root always exists */
 	for (i = 1; i <= n; i++) {
@@ -334,14 +348,9 @@ int nfsb_remove_tree(struct nfsb *nb, const char *path, char *err, size_t errlen
 	size_t n;
 	int ret;
 
-	ret = nfsb_check_path(nb, path, err, errlen);
+	ret = rooted(nb, path, buf, sizeof(buf), &n, err, errlen);
 	if (ret < 0)
 		return ret;
-	n = (size_t)snprintf(buf, sizeof(buf), "/%s", path[0] == '/' ? path + 1 : path);
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
 	if (strspn(buf, "/.") == n) {
 		say(nb, err, errlen, "refusing to remove the export root");
 		return -EINVAL;

@@ -18,6 +18,8 @@
 #   ganesha_start DIR [NETNS]      rpcbind + ganesha.nfsd in a private mount ns, wait ready
 #   ganesha_stop DIR               SIGTERM (SIGKILL after 10 s) ganesha and its rpcbind
 #   ganesha_up DIR EXPORT [NETNS]  conf + export dir (mode 1777) + start + stop at exit
+#   ganesha_pair DIR NAME NET      a server netns and a client netns on one veth pair, the
+#                                  server in the first (sets G_SRV_NS, G_CLI_NS, G_SRV_ADDR)
 #   ganesha_url DIR HOST [PATH] [3|4]   nfs:// URL with the fixed ports
 #   ganesha_outage DIR MODE on|off drop | reject (nft in the server netns), stop (SIGSTOP),
 #                                  kill (SIGKILL; "off" restarts), linkdown (GANESHA_SRV_IF)
@@ -242,6 +244,21 @@ ganesha_up() {
 	tl_defer "ganesha_stop '$dir'"
 	tl_on_fail "echo '--- tail of $dir/ganesha.log' >&2; grep -v -e DBUS -e krb5 '$dir/ganesha.log' | tail -15 >&2"
 	ganesha_start "$dir" "$ns"
+}
+
+# ganesha_pair DIR NAME NET : namespaces NAME-srv and NAME-cli (ns_name) joined by one
+# veth pair, NET.1/30 on the server's eth0 and NET.2/30 on the client's (NET: the first
+# three octets, e.g. 198.18.47), and ganesha_up DIR DIR/export in the server namespace,
+# listening on every address there. Sets G_SRV_NS, G_CLI_NS and G_SRV_ADDR (NET.1), and the
+# settings of DIR/ganesha.env (G_PSEUDO, G_PORT, G_MNTPORT ...).
+ganesha_pair() {
+	local dir=$1 name=$2 net=$3
+	G_SRV_NS=$(ns_name "$name-srv") G_CLI_NS=$(ns_name "$name-cli") G_SRV_ADDR=$net.1
+	ns_add "$G_SRV_NS"
+	ns_add "$G_CLI_NS"
+	ns_veth "$G_SRV_NS" eth0 "$net.1/30" "$G_CLI_NS" eth0 "$net.2/30"
+	NFS_BIND=0.0.0.0 ganesha_up "$dir" "$dir/export" "$G_SRV_NS" || return 1
+	_g_load "$dir"
 }
 
 # ganesha_url DIR HOST [PATH] [3|4] : nfs://HOST/<pseudo>[/PATH]?nfsport=..&mountport=..

@@ -276,10 +276,14 @@ void tl_rmtree(const char *path)
 		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int tl_run_suite(Suite *s)
+int tl_run_tcase(const char *suite_name, TCase *tc)
 {
-	SRunner *sr = srunner_create(s);
+	Suite *s = suite_create(suite_name);
+	SRunner *sr;
 	int failed;
+
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

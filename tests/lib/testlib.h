@@ -48,11 +48,12 @@ int tl_http_raw(const char *sock_path, const char *raw_request, size_t len, char
 json_t *tl_call(const char *sock_path, const char *path, const char *body, int *status);
 
 /*
- * Run a Check suite (takes ownership of s) with CK_NORMAL output and return the process
- * exit status: EXIT_SUCCESS when every test passed. The common tail of every test main().
+ * Run the test case tc (takes ownership) as the one case of a suite named suite_name, with
+ * CK_NORMAL output, and return the process exit status: EXIT_SUCCESS when every test
+ * passed. The common tail of every test main().
  */
-struct Suite;
-int tl_run_suite(struct Suite *s);
+struct TCase;
+int tl_run_tcase(const char *suite_name, struct TCase *tc);
 
 /* A fresh temporary directory (mkdtemp under /tmp with the given prefix); caller frees. */
 char *tl_tmpdir(const char *prefix);

@@ -882,9 +882,9 @@ START_TEST(test_cli)
 }
 END_TEST
 
-static Suite *suite(void)
+/* The test case, its fixture and its tests (tl_run_tcase takes it). */
+static TCase *api_tcase(void)
 {
-	Suite *s = suite_create("ipam_api");
 	TCase *tc = tcase_create("api");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -905,13 +905,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_logs_decisions);
 	tcase_add_test(tc, test_preflight);
 	tcase_add_test(tc, test_cli);
-	suite_add_tcase(s, tc);
-	return s;
+	return tc;
 }
 
 int main(int argc, char **argv)
 {
-
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PATH/TO/ipam-plugin\n", argv[0]);
 		return 2;
@@ -923,5 +921,5 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"note: not root, running in the current network namespace; exact "
 			"subnet choices are asserted only where the host cannot interfere\n");
-	return tl_run_suite(suite());
+	return tl_run_tcase("ipam_api", api_tcase());
 }

@@ -280,9 +280,8 @@ START_TEST(test_resolvconf)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("netlink");
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_loop_test(tc, test_route, 0, sizeof(routes) / sizeof(routes[0]));
@@ -291,11 +290,5 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_link);
 	tcase_add_test(tc, test_hostnet);
 	tcase_add_test(tc, test_resolvconf);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("netlink", tc);
 }

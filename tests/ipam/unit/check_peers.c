@@ -686,7 +686,6 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("peers");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_node_names, 0, sizeof(names) / sizeof(names[0]));
@@ -704,6 +703,5 @@ int main(void)
 	tcase_add_test(tc, test_route_policy);
 	tcase_add_test(tc, test_full_tunnel);
 	tcase_add_test(tc, test_resolved_stub);
-	suite_add_tcase(s, tc);
-	return tl_run_suite(s);
+	return tl_run_tcase("peers", tc);
 }

@@ -801,9 +801,8 @@ START_TEST(test_u128_format)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("pool_allocator");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_choose, 0, sizeof(choose_cases) / sizeof(choose_cases[0]));
@@ -822,11 +821,5 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_runs_and_mark);
 	tcase_add_test(tc, test_runs_sparse);
 	tcase_add_test(tc, test_u128_format);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("pool_allocator", tc);
 }

@@ -213,9 +213,8 @@ START_TEST(test_size_option)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("settings");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_defaults);
@@ -225,11 +224,5 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_too_many);
 	tcase_add_test(tc, test_size_option);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("settings", tc);
 }

@@ -208,9 +208,8 @@ START_TEST(test_unwritable)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("state");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_encode);
@@ -218,11 +217,5 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_decode_bad, 0, sizeof(bad_docs) / sizeof(bad_docs[0]));
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_unwritable);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("state", tc);
 }

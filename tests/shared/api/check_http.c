@@ -426,7 +426,6 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("http_server");
 	TCase *tc = tcase_create("socket");
 
 	if (argc != 2) {
@@ -445,6 +444,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_stale_socket_replaced);
 	tcase_add_test(tc, test_abuse);
 	tcase_add_test(tc, test_not_a_socket_kept);
-	suite_add_tcase(s, tc);
-	return tl_run_suite(s);
+	return tl_run_tcase("http_server", tc);
 }

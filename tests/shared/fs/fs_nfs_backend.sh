@@ -21,14 +21,9 @@ check=${1:-$PROJECT_BUILD_DIR/tests/shared/nfsb_check}
 # libnfs 4.0 leaks a little when a connect to a silent server is abandoned (see the file)
 export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 work=$(tl_tmpdir nfsb)
-srv=$(ns_name nfsb-srv) cli=$(ns_name nfsb-cli)
-ns_add "$srv"
-ns_add "$cli"
-ns_veth "$srv" eth0 198.18.47.1/30 "$cli" eth0 198.18.47.2/30
-NFS_PORT=${NFSB_NFS_PORT:-14449} NFS_MNTPORT=${NFSB_MNT_PORT:-14450} NFS_BIND=0.0.0.0 \
-	ganesha_up "$work/g" "$work/g/export" "$srv"
-. "$work/g/ganesha.env"
-server=198.18.47.1
+NFS_PORT=${NFSB_NFS_PORT:-14449} NFS_MNTPORT=${NFSB_MNT_PORT:-14450} \
+	ganesha_pair "$work/g" nfsb 198.18.47
+cli=$G_CLI_NS server=$G_SRV_ADDR
 
 ns_exec "$cli" "$check" ops "$server" "$G_PSEUDO" "$G_PORT" "$G_MNTPORT" ||
 	tl_fail "nfs_backend helper checks"

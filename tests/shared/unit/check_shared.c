@@ -488,9 +488,8 @@ START_TEST(test_path_normalize)
 }
 END_TEST
 
-static Suite *shared_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("shared");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_cidr_parse, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
@@ -507,11 +506,5 @@ static Suite *shared_suite(void)
 	tcase_add_test(tc, test_escape_truncation);
 	tcase_add_test(tc, test_atomic_clean_dir);
 	tcase_add_loop_test(tc, test_path_normalize, 0, sizeof(path_cases) / sizeof(path_cases[0]));
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(shared_suite());
+	return tl_run_tcase("shared", tc);
 }

@@ -159,9 +159,8 @@ START_TEST(test_time_and_path)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("volume catalogue");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_encode_exact);
@@ -169,11 +168,5 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_decode_bad, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_decode_extra_keys);
 	tcase_add_test(tc, test_time_and_path);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("volume catalogue", tc);
 }

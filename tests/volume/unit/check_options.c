@@ -319,9 +319,8 @@ START_TEST(test_diff)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("volume options");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, NULL);
@@ -335,11 +334,5 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_policy_allowed);
 	tcase_add_test(tc, test_no_server);
 	tcase_add_test(tc, test_diff);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("volume options", tc);
 }

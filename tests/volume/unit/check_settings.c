@@ -173,9 +173,8 @@ START_TEST(test_mode_and_export)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("volume settings");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_defaults);
@@ -183,11 +182,5 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_mode_and_export);
 	tcase_add_test(tc, test_guards);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("volume settings", tc);
 }

@@ -152,20 +152,13 @@ START_TEST(test_save_load)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-	Suite *s = suite_create("volume state");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_loop_test(tc, test_decode_bad, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_decode_bad_mounts);
 	tcase_add_test(tc, test_save_load);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tl_run_suite(suite());
+	return tl_run_tcase("volume state", tc);
 }
