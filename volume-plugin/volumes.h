@@ -28,8 +28,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "options.h"
 #include "settings.h"
 
