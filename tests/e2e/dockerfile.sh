@@ -18,8 +18,6 @@
 set -euo pipefail
 # shellcheck source=tests/lib/multinode.sh
 . "$(dirname "$0")/../lib/multinode.sh"
-# shellcheck source=scripts/lib/ganesha.sh
-. "$(dirname "$0")/../../scripts/lib/ganesha.sh"
 require_dockerd
 require_ganesha
 require_cmd mmdebstrap:mmdebstrap

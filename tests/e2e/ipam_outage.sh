@@ -23,10 +23,7 @@
 set -euo pipefail
 # shellcheck source=tests/lib/multinode.sh
 . "$(dirname "$0")/../lib/multinode.sh"
-require_dockerd
-require_registry
-require_ganesha
-tl_project_dirs
+mn_require registry
 
 MODE=${1:-reject}
 case $MODE in reject | drop) ;; *) echo "usage: $0 [reject|drop]" >&2; exit 2 ;; esac

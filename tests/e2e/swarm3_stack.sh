@@ -24,10 +24,7 @@
 set -euo pipefail
 # shellcheck source=tests/lib/multinode.sh
 . "$(dirname "$0")/../lib/multinode.sh"
-require_dockerd
-require_registry
-require_ganesha
-tl_project_dirs
+mn_require registry
 
 src=$PROJECT_SOURCE_DIR
 IPAM=$MN_IPAM VOL=$MN_VOL STACK=openmpf

@@ -17,17 +17,9 @@
 set -euo pipefail
 # shellcheck source=tests/lib/multinode.sh
 . "$(dirname "$0")/../lib/multinode.sh"
-# shellcheck source=scripts/lib/ganesha.sh
-. "$(dirname "$0")/../../scripts/lib/ganesha.sh"
-require_dockerd
-require_registry
-require_ganesha
-tl_project_dirs
+mn_require registry binaries
 
 src=$PROJECT_SOURCE_DIR build=$PROJECT_BUILD_DIR
-for b in ipam-plugin/ipam-plugin volume-plugin/volume-plugin; do
-	[ -x "$build/$b" ] || tl_skip "plugin binary $build/$b not built (cmake --build $build)"
-done
 version=$("$build/volume-plugin/volume-plugin" --version | awk '{print $2}')
 VOL=openmpf/nfs-volume:latest IPAM=openmpf/ipam:latest
 

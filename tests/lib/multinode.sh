@@ -53,6 +53,23 @@ MN_PREFIX=${MN_PREFIX:-$(ns_name mn)}
 MN_NET=${MN_NET:-198.19.0}
 MN_N=0
 
+# mn_require [registry] [binaries] : skip (saying why) unless this machine can run a
+# multi-node test: root, docker.io, nfs-ganesha, docker-registry ("registry") and the
+# build of both plugin binaries ("binaries"). Sets PROJECT_SOURCE_DIR and
+# PROJECT_BUILD_DIR (tl_project_dirs).
+mn_require() {
+	local want=" $* " b
+	require_dockerd
+	if [[ $want == *" registry "* ]]; then require_registry; fi
+	require_ganesha
+	tl_project_dirs
+	[[ $want == *" binaries "* ]] || return 0
+	for b in ipam-plugin/ipam-plugin volume-plugin/volume-plugin; do
+		[ -x "$PROJECT_BUILD_DIR/$b" ] ||
+			tl_skip "plugin binary $PROJECT_BUILD_DIR/$b not built (cmake --build $PROJECT_BUILD_DIR)"
+	done
+}
+
 # mn_nodes : the node names, n1..nN
 mn_nodes() {
 	local i

@@ -17,11 +17,7 @@
 set -euo pipefail
 # shellcheck source=tests/lib/multinode.sh
 . "$(dirname "$0")/../../lib/multinode.sh"
-# shellcheck source=scripts/lib/ganesha.sh
-. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
-require_dockerd
-require_ganesha
-tl_project_dirs
+mn_require
 
 src=$PROJECT_SOURCE_DIR build=$PROJECT_BUILD_DIR
 bin=$build/volume-plugin/volume-plugin cfg=$src/volume-plugin/config.json
