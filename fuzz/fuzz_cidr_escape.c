@@ -11,16 +11,9 @@
 
 #include "cidr.h"
 #include "escape.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void must(int cond, const char *what)
-{
-	if (!cond) {
-		fprintf(stderr, "fuzz: invariant broken: %s\n", what);
-		abort();
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,16 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[n] = '\0';
 	if (cidr_parse(text, data[0] & 0x0f, &c, err, sizeof(err)) == 0) {
 		cidr_format(&c, buf, sizeof(buf));
-		must(cidr_parse(buf, data[0] & 0x0f, &back, err, sizeof(err)) == 0,
-		     "formatted CIDR does not parse");
-		must(cidr_equal(&c, &back), "CIDR round trip");
+		fuzz_must(cidr_parse(buf, data[0] & 0x0f, &back, err, sizeof(err)) == 0,
+			  "formatted CIDR does not parse", NULL);
+		fuzz_must(cidr_equal(&c, &back), "CIDR round trip", NULL);
 		net = cidr_network(&c);
-		must(cidr_contains(&net, &c), "the network does not contain the CIDR");
+		fuzz_must(cidr_contains(&net, &c), "the network does not contain the CIDR", NULL);
 	}
 	n = escape_text(out, 1 + data[0] % sizeof(out), (const char *)data + 1, size - 1);
-	must(n == strlen(out) && n < 1 + data[0] % sizeof(out), "escape length");
-	must(escape_is_plain(out, n), "escaped text is not plain");
+	fuzz_must(n == strlen(out) && n < 1 + data[0] % sizeof(out), "escape length", NULL);
+	fuzz_must(escape_is_plain(out, n), "escaped text is not plain", NULL);
 	escape_text(again, sizeof(again), out, n);
-	must(strcmp(again, out) == 0, "escape is not idempotent");
+	fuzz_must(strcmp(again, out) == 0, "escape is not idempotent", NULL);
 	return 0;
 }

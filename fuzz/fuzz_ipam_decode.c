@@ -14,20 +14,13 @@
 #include <jansson.h>
 #include <linux/rtnetlink.h>
 
+#include "fuzz_util.h"
 #include "netlink.h"
 #include "pool_allocator.h"
 #include "settings.h"
 #include "state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void must(int cond, const char *what)
-{
-	if (!cond) {
-		fprintf(stderr, "fuzz: invariant broken: %s\n", what);
-		abort();
-	}
-}
 
 static void netlink_case(const uint8_t *data, size_t size)
 {
@@ -59,15 +52,12 @@ static void netlink_case(const uint8_t *data, size_t size)
 
 static void settings_case(const char *text)
 {
-	char *copy = strdup(text), *env[64], *save = NULL, *line, err[2048], buf[16384];
+	char *copy = strdup(text), *env[64], err[2048], buf[16384];
 	struct settings s;
-	size_t n = 0;
 
 	if (!copy)
 		return;
-	for (line = strtok_r(copy, "\n", &save); line && n < 63; line = strtok_r(NULL, "\n", &save))
-		env[n++] = line;
-	env[n] = NULL;
+	fuzz_env_lines(copy, env, 63);
 	if (settings_parse(env, &s, err, sizeof(err)) == 0)
 		settings_format(&s, buf, sizeof(buf));
 	free(copy);
@@ -87,12 +77,13 @@ static void state_case(const char *text, size_t len)
 	pa_init(&b, "openmpf-local", "openmpf-global");
 	if (state_decode_pool(&a, j, &p, err, sizeof(err)) == 0) {
 		again = state_encode_pool(p);
-		must(again != NULL, "encode");
-		must(state_decode_pool(&b, again, &q, err, sizeof(err)) == 0, "re-decode");
-		must(strcmp(p->id, q->id) == 0 && p->space == q->space &&
-			     cidr_equal(&p->net, &q->net) && p->has_range == q->has_range &&
-			     cidr_equal(&p->range, &q->range) && p->set.count == q->set.count,
-		     "pool changed in a round trip");
+		fuzz_must(again != NULL, "encode", NULL);
+		fuzz_must(state_decode_pool(&b, again, &q, err, sizeof(err)) == 0, "re-decode",
+			  NULL);
+		fuzz_must(strcmp(p->id, q->id) == 0 && p->space == q->space &&
+				  cidr_equal(&p->net, &q->net) && p->has_range == q->has_range &&
+				  cidr_equal(&p->range, &q->range) && p->set.count == q->set.count,
+			  "pool changed in a round trip", NULL);
 		json_decref(again);
 	}
 	pa_fini(&a);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "catalogue.h"
+#include "fuzz_util.h"
 #include "options.h"
 #include "settings.h"
 #include "state.h"
@@ -20,19 +21,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void must(int cond, const char *what)
-{
-	if (!cond) {
-		fprintf(stderr, "fuzz: invariant broken: %s\n", what);
-		abort();
-	}
-}
-
 static void same_def(const struct volume_def *a, const struct volume_def *b)
 {
-	must(options_diff(a, b, NULL, 0) == 0, "definition changed in a round trip");
-	must(strcmp(a->name, b->name) == 0, "name changed in a round trip");
-	must(a->created_at == b->created_at, "CreatedAt changed in a round trip");
+	fuzz_must(options_diff(a, b, NULL, 0) == 0, "definition changed in a round trip", NULL);
+	fuzz_must(strcmp(a->name, b->name) == 0, "name changed in a round trip", NULL);
+	fuzz_must(a->created_at == b->created_at, "CreatedAt changed in a round trip", NULL);
 }
 
 static void catalogue_case(json_t *j)
@@ -47,16 +40,17 @@ static void catalogue_case(json_t *j)
 		char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf",
 			       "ALLOWED_EXPORTS=nfs2:/data", NULL};
 
-		must(settings_parse(env, &cfg, err, sizeof(err)) == 0, "settings");
+		fuzz_must(settings_parse(env, &cfg, err, sizeof(err)) == 0, "settings", NULL);
 		ready = 1;
 	}
 	if (catalogue_decode(j, CAT, &d, err, sizeof(err)) < 0)
 		return;
-	must(options_check_def(&d, CAT, err, sizeof(err)) == 0, "decoded entry fails the check");
+	fuzz_must(options_check_def(&d, CAT, err, sizeof(err)) == 0,
+		  "decoded entry fails the check", NULL);
 	(void)options_check_policy(&d, &cfg, err, sizeof(err));
 	again = catalogue_encode(&d);
-	must(again != NULL, "encode");
-	must(catalogue_decode(again, CAT, &back, err, sizeof(err)) == 0, "re-decode");
+	fuzz_must(again != NULL, "encode", NULL);
+	fuzz_must(catalogue_decode(again, CAT, &back, err, sizeof(err)) == 0, "re-decode", NULL);
 	same_def(&d, &back);
 	json_decref(again);
 }
@@ -72,17 +66,18 @@ static void state_case(json_t *j)
 		return;
 	}
 	again = state_encode(&st);
-	must(again != NULL, "encode");
-	must(state_decode(again, CAT, &back, err, sizeof(err)) == 0, "re-decode");
-	must(back.n == st.n, "volume count changed in a round trip");
+	fuzz_must(again != NULL, "encode", NULL);
+	fuzz_must(state_decode(again, CAT, &back, err, sizeof(err)) == 0, "re-decode", NULL);
+	fuzz_must(back.n == st.n, "volume count changed in a round trip", NULL);
 	for (size_t i = 0; i < st.n; i++) {
 		same_def(&st.v[i].def, &back.v[i].def);
-		must(strcmp(st.v[i].mountpoint, back.v[i].mountpoint) == 0, "mountpoint");
-		must(st.v[i].nmounts == back.v[i].nmounts, "mount count");
+		fuzz_must(strcmp(st.v[i].mountpoint, back.v[i].mountpoint) == 0, "mountpoint",
+			  NULL);
+		fuzz_must(st.v[i].nmounts == back.v[i].nmounts, "mount count", NULL);
 		for (size_t k = 0; k < st.v[i].nmounts; k++)
-			must(strcmp(st.v[i].mounts[k].id, back.v[i].mounts[k].id) == 0 &&
-				     st.v[i].mounts[k].count == back.v[i].mounts[k].count,
-			     "mount IDs");
+			fuzz_must(strcmp(st.v[i].mounts[k].id, back.v[i].mounts[k].id) == 0 &&
+					  st.v[i].mounts[k].count == back.v[i].mounts[k].count,
+				  "mount IDs", NULL);
 	}
 	json_decref(again);
 	state_fini(&st);

@@ -11,40 +11,30 @@
 
 #include <jansson.h>
 
+#include "fuzz_util.h"
 #include "options.h"
 #include "settings.h"
 #include "volume_api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void must(int cond, const char *what, const char *err)
-{
-	if (!cond) {
-		fprintf(stderr, "fuzz: invariant broken: %s (%s)\n", what, err);
-		abort();
-	}
-}
-
 static void settings_case(const char *text)
 {
-	char *copy = strdup(text), *env[64], *save = NULL, *line;
+	char *copy = strdup(text), *env[64];
 	char err[2048], out[NFSB_EXPORT_MAX], buf[8192];
 	struct settings s;
-	size_t n = 0;
 
 	if (!copy)
 		return;
-	for (line = strtok_r(copy, "\n", &save); line && n < 63; line = strtok_r(NULL, "\n", &save))
-		env[n++] = line;
-	env[n] = NULL;
+	fuzz_env_lines(copy, env, 63);
 	if (settings_parse(env, &s, err, sizeof(err)) == 0) {
 		settings_format(&s, buf, sizeof(buf));
 		if (s.export[0]) {
-			must(settings_normalize_export("x", s.export, out, sizeof(out), err,
-						       sizeof(err)) == 0,
-			     "normalised export refused", err);
-			must(strcmp(out, s.export) == 0, "export normalisation not idempotent",
-			     out);
+			fuzz_must(settings_normalize_export("x", s.export, out, sizeof(out), err,
+							    sizeof(err)) == 0,
+				  "normalised export refused", err);
+			fuzz_must(strcmp(out, s.export) == 0, "export normalisation not idempotent",
+				  out);
 		}
 	}
 	free(copy);
@@ -63,16 +53,16 @@ static void options_case(const char *text, size_t len)
 		char *env[] = {"NFS_SERVER=nfs1", "NFS_EXPORT=/srv/mpf",
 			       "ALLOWED_EXPORTS=nfs2:/data", NULL};
 
-		must(settings_parse(env, &cfg, err, sizeof(err)) == 0, "settings", err);
+		fuzz_must(settings_parse(env, &cfg, err, sizeof(err)) == 0, "settings", err);
 		ready = 1;
 	}
 	opts = json_loadb(text, len, 0, NULL);
-	must(volume_api_opts(opts, &o) == 0, "volume_api_opts", "out of memory");
+	fuzz_must(volume_api_opts(opts, &o) == 0, "volume_api_opts", "out of memory");
 	if (options_parse("v1", &o, &cfg, &d, err, sizeof(err)) == 0) {
-		must(options_check_def(&d, cfg.catalogue_dir, err, sizeof(err)) == 0,
-		     "accepted options fail options_check_def", err);
-		must(options_check_policy(&d, &cfg, err, sizeof(err)) == 0,
-		     "accepted options fail the guards", err);
+		fuzz_must(options_check_def(&d, cfg.catalogue_dir, err, sizeof(err)) == 0,
+			  "accepted options fail options_check_def", err);
+		fuzz_must(options_check_policy(&d, &cfg, err, sizeof(err)) == 0,
+			  "accepted options fail the guards", err);
 	}
 	free((void *)o.v);
 	json_decref(opts);
