@@ -101,11 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		netlink_case(data + 1, size - 1);
 		return 0;
 	}
-	text = malloc(size);
+	text = fuzz_text(data + 1, size - 1);
 	if (!text)
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
 	if (data[0] % 3 == 1)
 		settings_case(text);
 	else

@@ -17,6 +17,17 @@ void fuzz_must(int cond, const char *what, const char *detail)
 	abort();
 }
 
+char *fuzz_text(const uint8_t *data, size_t len)
+{
+	char *text = malloc(len + 1);
+
+	if (text) {
+		memcpy(text, data, len);
+		text[len] = '\0';
+	}
+	return text;
+}
+
 size_t fuzz_env_lines(char *text, char **env, size_t max)
 {
 	char *save = NULL, *line;

@@ -7,10 +7,14 @@
 #define FUZZ_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Abort, printing "fuzz: invariant broken: WHAT (DETAIL)", unless cond holds. detail may be
  * NULL (then no parenthesis). */
 void fuzz_must(int cond, const char *what, const char *detail);
+
+/* The len bytes at data as a new NUL-terminated string (free()), NULL when out of memory. */
+char *fuzz_text(const uint8_t *data, size_t len);
 
 /*
  * Split text (changed in place) at newlines into env, an envp-style array of at most max

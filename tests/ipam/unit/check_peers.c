@@ -163,6 +163,17 @@ static int collect_fixed(void *arg, struct hostnet_list *out)
 	return hostnet_list_add(out, h);
 }
 
+/* A peer_sync that publishes h (collect_fixed), after its first round. */
+static struct peer_sync *start_fixed(const struct peer_sync_config *c, struct hostnet *h)
+{
+	char err[512];
+	struct peer_sync *p = peer_sync_start(c, collect_fixed, h, err, sizeof(err));
+
+	ck_assert_msg(p, "%s", err);
+	ck_assert(peer_sync_wait_first(p, 5000));
+	return p;
+}
+
 START_TEST(test_sync_directory)
 {
 	char *dir = tl_tmpdir("check_peers");
@@ -178,12 +189,8 @@ START_TEST(test_sync_directory)
 	FILE *f;
 
 	c2.node = "n2";
-	p1 = peer_sync_start(&c1, collect_fixed, &h1, err, sizeof(err));
-	ck_assert_msg(p1, "%s", err);
-	ck_assert(peer_sync_wait_first(p1, 5000));
-	p2 = peer_sync_start(&c2, collect_fixed, &h2, err, sizeof(err));
-	ck_assert_msg(p2, "%s", err);
-	ck_assert(peer_sync_wait_first(p2, 5000));
+	p1 = start_fixed(&c1, &h1);
+	p2 = start_fixed(&c2, &h2);
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	ck_assert_int_eq(peer_sync_snapshot(p1, &seen), 1);
 	ck_assert_str_eq(seen.v[0].node, "n2");
@@ -264,15 +271,11 @@ START_TEST(test_sync_duplicate_name)
 	struct peer_sync *p1, *p2;
 	char err[512], desc[1024];
 
-	p1 = peer_sync_start(&c, collect_fixed, &h1, err, sizeof(err));
-	ck_assert_msg(p1, "%s", err);
-	ck_assert(peer_sync_wait_first(p1, 5000));
+	p1 = start_fixed(&c, &h1);
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	peer_sync_describe(p1, desc, sizeof(desc));
 	ck_assert_msg(!strstr(desc, "ANOTHER PLUGIN"), "%s", desc);
-	p2 = peer_sync_start(&c, collect_fixed, &h2, err, sizeof(err));
-	ck_assert_msg(p2, "%s", err);
-	ck_assert(peer_sync_wait_first(p2, 5000));
+	p2 = start_fixed(&c, &h2);
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	peer_sync_describe(p1, desc, sizeof(desc));
 	ck_assert_msg(strstr(desc, "ANOTHER PLUGIN PUBLISHES AS THIS NODE"), "%s", desc);
@@ -644,13 +647,9 @@ START_TEST(test_sync_hostile_docs)
 	ck_assert_ptr_nonnull(f);
 	fputs("{\"format\":1,\"node\":\"broken\",\"networks\":[{\"kind\":\"interface\"", f);
 	fclose(f);
-	p1 = peer_sync_start(&c, collect_fixed, &h1, err, sizeof(err));
-	ck_assert_msg(p1, "%s", err);
-	ck_assert(peer_sync_wait_first(p1, 5000));
+	p1 = start_fixed(&c, &h1);
 	c.node = "n2";
-	p2 = peer_sync_start(&c, collect_fixed, &h2, err, sizeof(err));
-	ck_assert_msg(p2, "%s", err);
-	ck_assert(peer_sync_wait_first(p2, 5000));
+	p2 = start_fixed(&c, &h2);
 	ck_assert_int_eq(peer_sync_refresh(p1, err, sizeof(err)), 0);
 	ck_assert_int_eq(peer_sync_snapshot(p1, &seen), 1);
 	ck_assert_str_eq(seen.v[0].node, "n2");
