@@ -27,8 +27,7 @@ srv=$(ns_name iprs-srv)
 a=$(ns_name iprs-a)
 dir=$(tl_tmpdir ipam-restart)
 : >"$dir/resolv.conf"
-printf 'leak:rpc_connect_port_async\nleak:nfs3_mount_async\n' >"$dir/lsan.supp"
-export LSAN_OPTIONS="suppressions=$dir/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 ns_add "$srv"
 ns_add "$a"

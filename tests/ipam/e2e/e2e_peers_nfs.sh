@@ -30,8 +30,7 @@ dir=$(tl_tmpdir ipam-peers-nfs)
 : >"$dir/resolv.conf"
 # In a sanitizer build: libnfs 4.0 leaks its connect state (~235 bytes) when a connect or
 # MOUNT times out (rpc_connect_port_async); that is libnfs's, not ours.
-printf 'leak:rpc_connect_port_async\nleak:nfs3_mount_async\n' >"$dir/lsan.supp"
-export LSAN_OPTIONS="suppressions=$dir/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 ns_add "$srv"
 ns_add "$a"

@@ -19,7 +19,7 @@ check=${1:-$PROJECT_BUILD_DIR/tests/shared/nfsb_check}
 [ -x "$check" ] || tl_skip "nfsb_check not built at $check"
 
 # libnfs 4.0 leaks a little when a connect to a silent server is abandoned (see the file)
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 work=$(tl_tmpdir nfsb)
 NFS_PORT=${NFSB_NFS_PORT:-14449} NFS_MNTPORT=${NFSB_MNT_PORT:-14450} \
 	ganesha_pair "$work/g" nfsb 198.18.47

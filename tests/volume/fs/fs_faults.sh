@@ -25,7 +25,7 @@ tool=${1:-$PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool}
 fio=$(dirname "$tool")/fault_io
 [ -x "$fio" ] || tl_skip "fault_io not built next to $tool"
 
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../shared/fs" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=${FS_FAULTS_TIMEOUT:-2} # the volumes' NFS timeout (NFS_TIMEOUT), seconds
 limit=$((T * 1000 + 1000)) # the issue's bound: NFS_TIMEOUT + 1 s
 work=$(tl_tmpdir volfault)

@@ -26,7 +26,7 @@ tool=${1:-$PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool}
 [ -x "$tool" ] || tl_skip "volfs_tool not built at $tool"
 
 # libnfs 4.0 leaks a little when a connect to a silent server is abandoned (see the file)
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../shared/fs" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volfs)
 chmod 0755 "$work" # other uids must reach the mount points inside
