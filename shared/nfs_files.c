@@ -228,8 +228,13 @@ int nfsb_write_file_atomic(struct nfsb *nb, const char *path, const void *buf, s
 	 * Unique across nodes too: a managed plugin is pid 1 on every node, so the pid alone
 	 * would make two nodes pick the same name (O_EXCL then fails on one of them).
 	 */
-	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		rnd = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) ^
+		      ((uint64_t)getpid() << 32);
+	}
 	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld.%u.%016llx",
 		     slash ? (int)(slash - path + 1) : 0, path, base, (long)getpid(),
 		     atomic_fetch_add(&tmp_counter, 1), (unsigned long long)rnd);
