@@ -42,6 +42,17 @@ static struct hostnet H(enum hostnet_kind kind, const char *net, const char *add
 	return h;
 }
 
+/* The two networks the sync tests publish: node 1's LAN address and node 2's VPN route. */
+static struct hostnet lan_addr(void)
+{
+	return H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
+}
+
+static struct hostnet vpn_route(void)
+{
+	return H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
+}
+
 static const struct {
 	const char *name;
 	bool ok;
@@ -65,7 +76,7 @@ END_TEST
 START_TEST(test_roundtrip)
 {
 	struct hostnet_list l = {0}, back = {0};
-	struct hostnet h = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
+	struct hostnet h = lan_addr();
 	struct hostnet peer = H(HOSTNET_ROUTE, "10.9.0.0/16", NULL, "x");
 	char err[256], a[CIDR_STRLEN], desc[256];
 	size_t skipped = 99;
@@ -177,8 +188,7 @@ static struct peer_sync *start_fixed(const struct peer_sync_config *c, struct ho
 START_TEST(test_sync_directory)
 {
 	char *dir = tl_tmpdir("check_peers");
-	struct hostnet h1 = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
-	struct hostnet h2 = H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
+	struct hostnet h1 = lan_addr(), h2 = vpn_route();
 	struct peer_sync_config c1 = {
 		.location = dir, .node = "n1", .interval_s = 3600, .stale_after_s = 300};
 	struct peer_sync_config c2 = c1;
@@ -264,8 +274,7 @@ END_TEST
 START_TEST(test_sync_duplicate_name)
 {
 	char *dir = tl_tmpdir("check_peers_dup");
-	struct hostnet h1 = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
-	struct hostnet h2 = H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
+	struct hostnet h1 = lan_addr(), h2 = vpn_route();
 	struct peer_sync_config c = {
 		.location = dir, .node = "same", .interval_s = 3600, .stale_after_s = 300};
 	struct peer_sync *p1, *p2;
@@ -626,8 +635,7 @@ END_TEST
 START_TEST(test_sync_hostile_docs)
 {
 	char *dir = tl_tmpdir("check_peers_hostile");
-	struct hostnet h1 = H(HOSTNET_ADDR, "10.0.0.0/24", "10.0.0.5/24", "eth1");
-	struct hostnet h2 = H(HOSTNET_ROUTE, "10.0.1.0/24", NULL, "vpn0");
+	struct hostnet h1 = lan_addr(), h2 = vpn_route();
 	struct peer_sync_config c = {
 		.location = dir, .node = "n1", .interval_s = 3600, .stale_after_s = 300};
 	struct peer_sync *p1, *p2;
