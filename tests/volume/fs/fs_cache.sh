@@ -30,7 +30,7 @@ fio=$(dirname "$tool")/fault_io
 check=$PROJECT_BUILD_DIR/tests/shared/nfsb_check
 [ -x "$check" ] || tl_skip "nfsb_check not built at $check"
 
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../shared/fs" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volcache)
 chmod 0755 "$work"
