@@ -18,6 +18,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/ganesha.sh
 . "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
+# shellcheck source=tests/lib/volfs.sh
+. "$(dirname "$0")/../../lib/volfs.sh"
 tl_project_dirs
 require_ganesha
 require_netns
@@ -34,44 +36,11 @@ export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnf
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volcache)
 chmod 0755 "$work"
-srv=$(ns_name vfc-srv) cli=$(ns_name vfc-cli)
-ns_add "$srv"
-ns_add "$cli"
-ns_veth "$srv" eth0 198.18.43.1/30 "$cli" eth0 198.18.43.2/30
-NFS_PORT=${FS_CACHE_NFS_PORT:-14249} NFS_MNTPORT=${FS_CACHE_MNT_PORT:-14250} NFS_BIND=0.0.0.0 \
-	ganesha_up "$work/g" "$work/g/export" "$srv"
-. "$work/g/ganesha.env"
-exp=$work/g/export
-server=198.18.43.1
+NFS_PORT=${FS_CACHE_NFS_PORT:-14249} NFS_MNTPORT=${FS_CACHE_MNT_PORT:-14250} \
+	ganesha_pair "$work/g" vfc 198.18.43
+srv=$G_SRV_NS cli=$G_CLI_NS server=$G_SRV_ADDR exp=$work/g/export
 mkdir -p "$exp/vol"
 chmod 0777 "$exp/vol"
-
-# mount_vol NAME : mount vol at $work/NAME from the client netns; sets MP_<NAME>
-mount_vol() {
-	local name=$1 mp pid
-	mp=$work/$name
-	mkdir -p "$mp"
-	nsenter --net="/run/netns/$cli" -- "$tool" -m "$mp" -s "$server" -e "$G_PSEUDO" -p "$G_PORT" \
-		-P "$G_MNTPORT" -d vol -t "$T" >"$work/$name.out" 2>"$work/$name.log" </dev/null &
-	pid=$!
-	tl_defer "stop_vol $pid '$mp'"
-	tl_on_fail "echo '--- $work/$name.log' >&2; tail -20 '$work/$name.log' >&2"
-	wait_until -p "$pid" 15 grep -q '^ready' "$work/$name.out" ||
-		{ cat "$work/$name.log" >&2; tl_fail "mount $name did not come up"; }
-	printf -v "MP_$name" '%s' "$mp"
-}
-
-# stop_vol PID MP : SIGTERM volfs_tool, wait (10 s), then SIGKILL and detach what is left
-stop_vol() {
-	local pid=$1 mp=$2 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	umount -l "$mp" 2>/dev/null || true
-}
 
 # bytes the server sent from its NFS port (nftables counter in its namespace)
 ns_exec "$srv" nft add table inet vfcount
@@ -79,8 +48,8 @@ ns_exec "$srv" nft add chain inet vfcount out '{ type filter hook output priorit
 ns_exec "$srv" nft add rule inet vfcount out tcp sport "$G_PORT" counter
 sent() { ns_exec "$srv" nft list chain inet vfcount out | awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "bytes") print $(i + 1) }'; }
 
-mount_vol A
-mount_vol B
+mount_vol A vol
+mount_vol B vol
 A=$MP_A B=$MP_B
 size=$((4 * 1024 * 1024))
 

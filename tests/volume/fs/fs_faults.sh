@@ -15,6 +15,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/ganesha.sh
 . "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
+# shellcheck source=tests/lib/volfs.sh
+. "$(dirname "$0")/../../lib/volfs.sh"
 tl_project_dirs
 require_ganesha
 require_netns
@@ -30,49 +32,16 @@ T=${FS_FAULTS_TIMEOUT:-2} # the volumes' NFS timeout (NFS_TIMEOUT), seconds
 limit=$((T * 1000 + 1000)) # the issue's bound: NFS_TIMEOUT + 1 s
 work=$(tl_tmpdir volfault)
 chmod 0755 "$work"
-srv=$(ns_name vft-srv) cli=$(ns_name vft-cli)
-ns_add "$srv"
-ns_add "$cli"
-ns_veth "$srv" eth0 198.18.42.1/30 "$cli" eth0 198.18.42.2/30
-NFS_PORT=${FS_FAULTS_NFS_PORT:-14149} NFS_MNTPORT=${FS_FAULTS_MNT_PORT:-14150} NFS_BIND=0.0.0.0 \
-	ganesha_up "$work/g" "$work/g/export" "$srv"
-. "$work/g/ganesha.env"
-exp=$work/g/export
-server=198.18.42.1
+NFS_PORT=${FS_FAULTS_NFS_PORT:-14149} NFS_MNTPORT=${FS_FAULTS_MNT_PORT:-14150} \
+	ganesha_pair "$work/g" vft 198.18.42
+srv=$G_SRV_NS cli=$G_CLI_NS server=$G_SRV_ADDR exp=$work/g/export
 mkdir -p "$exp/vol"
 chmod 0777 "$exp/vol"
-
-# mount_vol NAME : mount vol at $work/NAME from the client netns; sets MP_<NAME>, PID_<NAME>
-mount_vol() {
-	local name=$1 mp pid
-	mp=$work/$name
-	mkdir -p "$mp"
-	nsenter --net="/run/netns/$cli" -- "$tool" -m "$mp" -s "$server" -e "$G_PSEUDO" -p "$G_PORT" \
-		-P "$G_MNTPORT" -d vol -t "$T" >"$work/$name.out" 2>"$work/$name.log" </dev/null &
-	pid=$!
-	tl_defer "stop_vol $pid '$mp'"
-	tl_on_fail "echo '--- $work/$name.log' >&2; tail -20 '$work/$name.log' >&2"
-	wait_until -p "$pid" 15 grep -q '^ready' "$work/$name.out" ||
-		{ cat "$work/$name.log" >&2; tl_fail "mount $name did not come up"; }
-	printf -v "MP_$name" '%s' "$mp"
-	printf -v "PID_$name" '%s' "$pid"
-}
-
-stop_vol() {
-	local pid=$1 mp=$2 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	umount -l "$mp" 2>/dev/null || true
-}
 
 # proc_state PID : the one-letter state of PID ("" if gone)
 proc_state() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || true; }
 
-mount_vol A
+mount_vol A vol
 A=$MP_A
 
 # ---------------------------------------------------------------- silent server
@@ -157,7 +126,7 @@ case $line in
 esac
 
 # ---------------------------------------------------------------- appends from two nodes
-mount_vol B
+mount_vol B vol
 B=$MP_B
 recsize=1000
 # taking turns: one writer at a time, alternating nodes (each sees the other's appends)

@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/ganesha.sh
 . "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
+# shellcheck source=tests/lib/volfs.sh
+. "$(dirname "$0")/../../lib/volfs.sh"
 tl_project_dirs
 require_ganesha
 require_netns
@@ -30,55 +32,13 @@ export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnf
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volfs)
 chmod 0755 "$work" # other uids must reach the mount points inside
-srv=$(ns_name vfs-srv) cli=$(ns_name vfs-cli)
-ns_add "$srv"
-ns_add "$cli"
-ns_veth "$srv" eth0 198.18.41.1/30 "$cli" eth0 198.18.41.2/30
-NFS_PORT=${FS_NFS_PORT:-14049} NFS_MNTPORT=${FS_MNT_PORT:-14050} NFS_BIND=0.0.0.0 \
-	ganesha_up "$work/g" "$work/g/export" "$srv"
-. "$work/g/ganesha.env"
-exp=$work/g/export
-server=198.18.41.1
+NFS_PORT=${FS_NFS_PORT:-14049} NFS_MNTPORT=${FS_MNT_PORT:-14050} \
+	ganesha_pair "$work/g" vfs 198.18.41
+srv=$G_SRV_NS cli=$G_CLI_NS server=$G_SRV_ADDR exp=$work/g/export
 mkdir -p "$exp/vol1" "$exp/vol376"
 chmod 0777 "$exp/vol1"
 chown 376:376 "$exp/vol376"
 chmod 0755 "$exp/vol376"
-
-# mount_vol NAME SUBDIR [volfs_tool args...] : mount at $work/NAME from the client netns;
-# sets MP_<NAME> and PID_<NAME>
-mount_vol() {
-	local name=$1 subdir=$2 mp pid
-	mp=$work/$name
-	shift 2
-	mkdir -p "$mp"
-	# nsenter itself (not the ns_exec function, which would run in a subshell): $! is then
-	# the pid of volfs_tool, which nsenter becomes (exec, no fork for a net namespace)
-	nsenter --net="/run/netns/$cli" -- "$tool" -m "$mp" -s "$server" -e "$G_PSEUDO" -p "$G_PORT" -P "$G_MNTPORT" \
-		-d "$subdir" -t "$T" "$@" >"$work/$name.log" 2>&1 </dev/null &
-	pid=$!
-	tl_defer "stop_vol $pid '$mp'"
-	tl_on_fail "echo '--- $work/$name.log' >&2; tail -20 '$work/$name.log' >&2"
-	wait_until -p "$pid" 15 grep -q '^ready' "$work/$name.log" ||
-		{ cat "$work/$name.log" >&2; tl_fail "mount $name ($subdir) did not come up"; }
-	mountpoint -q "$mp" || tl_fail "$mp is not a mount point after ready"
-	printf -v "MP_$name" '%s' "$mp"
-	printf -v "PID_$name" '%s' "$pid"
-}
-
-# stop_vol PID MP : SIGTERM volfs_tool, wait (10 s), then SIGKILL and detach what is left
-stop_vol() {
-	local pid=$1 mp=$2 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "stop_vol: volfs_tool $pid did not stop in 10 s" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	umount -l "$mp" 2>/dev/null || true
-}
 
 url() { ganesha_url "$work/g" "$server" "$1"; }
 
