@@ -13,21 +13,13 @@
 # Needs root, /dev/fuse, nfs-ganesha, nftables; exits 77 otherwise.
 # Usage: fs_faults.sh [PATH_TO_volfs_tool]  (fault_io is expected next to it)
 set -euo pipefail
-# shellcheck source=scripts/lib/ganesha.sh
-. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
 # shellcheck source=tests/lib/volfs.sh
 . "$(dirname "$0")/../../lib/volfs.sh"
-tl_project_dirs
-require_ganesha
-require_netns
+volfs_require "${1:-}"
 require_cmd timeout:coreutils
-[ -c /dev/fuse ] || tl_skip "no /dev/fuse (FUSE kernel module not available)"
-tool=${1:-$PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool}
-[ -x "$tool" ] || tl_skip "volfs_tool not built at $tool"
 fio=$(dirname "$tool")/fault_io
 [ -x "$fio" ] || tl_skip "fault_io not built next to $tool"
 
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=${FS_FAULTS_TIMEOUT:-2} # the volumes' NFS timeout (NFS_TIMEOUT), seconds
 limit=$((T * 1000 + 1000)) # the issue's bound: NFS_TIMEOUT + 1 s
 work=$(tl_tmpdir volfault)

@@ -15,20 +15,11 @@
 # Needs root, /dev/fuse, nfs-ganesha, libnfs-utils, nftables; exits 77 otherwise.
 # Usage: fs_volume.sh [PATH_TO_volfs_tool]   (default: $PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool)
 set -euo pipefail
-# shellcheck source=scripts/lib/ganesha.sh
-. "$(dirname "$0")/../../../scripts/lib/ganesha.sh"
 # shellcheck source=tests/lib/volfs.sh
 . "$(dirname "$0")/../../lib/volfs.sh"
-tl_project_dirs
-require_ganesha
-require_netns
+volfs_require "${1:-}"
 require_cmd nfs-cat:libnfs-utils setpriv:util-linux timeout:coreutils
-[ -c /dev/fuse ] || tl_skip "no /dev/fuse (FUSE kernel module not available)"
-tool=${1:-$PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool}
-[ -x "$tool" ] || tl_skip "volfs_tool not built at $tool"
 
-# libnfs 4.0 leaks a little when a connect to a silent server is abandoned (see the file)
-export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/../../lib" && pwd)/libnfs.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 T=3 # the volumes' NFS timeout, seconds
 work=$(tl_tmpdir volfs)
 chmod 0755 "$work" # other uids must reach the mount points inside
