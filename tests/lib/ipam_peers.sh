@@ -10,6 +10,7 @@
 #     pool_req NODE SPACE POOL             RequestPool on NODE; prints the reply
 #     expect_pool NODE SPACE POOL WANT     RequestPool grants WANT, or the test fails
 #     expect_refused NODE SPACE POOL TEXT  RequestPool is refused with TEXT, or it fails
+#     pool_release NODE POOLID             ReleasePool on NODE, or the test fails
 #     log_has NODE TEXT                    NODE's log holds TEXT
 
 # start_node NS NAME SHARED [ENV...] : the plugin inside NS as node NAME publishing to and
@@ -47,6 +48,11 @@ expect_refused() { # NODE SPACE POOL TEXT
 	local out
 	out=$(pool_req "$1" "$2" "$3") && tl_fail "node $1 RequestPool $2 $3 granted: $out"
 	case $out in 500*"$4"*) ;; *) tl_fail "node $1 RequestPool $2 $3: unexpected refusal: $out (want: $4)" ;; esac
+}
+
+pool_release() { # NODE POOLID
+	"$CALL" "$dir/$1.sock" /IpamDriver.ReleasePool "{\"PoolID\":\"$2\"}" >/dev/null ||
+		tl_fail "node $1: ReleasePool $2 failed"
 }
 
 log_has() { grep -qF -- "$2" "$dir/$1.log"; }

@@ -62,9 +62,15 @@ tl_ok "two plugins exchange their documents through $url_a"
 expect_pool nA openmpf-global "" 10.0.2.0/24
 log_has nA "interface lan0 10.0.0.1/24 on node nB" || tl_fail "A's choice did not name node B"
 expect_refused nA openmpf-global 10.0.0.0/24 "collides with interface lan0 10.0.0.1/24 on node nB"
-expect_pool nB openmpf-global "" 10.0.2.0/24
+# A's pool is published with its grant, and B reads anew before deciding: B skips it too.
+expect_pool nB openmpf-global "" 10.0.3.0/24
 log_has nB "route 10.0.1.0/24 via 198.18.9.1 dev eth0 table main on node nA" || tl_fail "B's choice did not name node A"
-tl_ok "global decisions avoid the other node's networks learned over NFS"
+log_has nB "swarm pool 10.0.2.0/24 on node nA" || tl_fail "B's choice did not name A's pool"
+tl_ok "global decisions avoid the other node's networks and pools learned over NFS"
+# B gives its pool back (the expectations below are for A's pool alone); A reads anew
+pool_release nB openmpf-global/10.0.3.0/24
+wait_until 10 bash -c "! grep -qF 10.0.3.0/24 '$docs/nB.json'" || tl_fail "node B still publishes 10.0.3.0/24 after releasing it"
+expect_refused nA openmpf-global 10.0.0.0/24 "collides with interface lan0 10.0.0.1/24 on node nB"
 
 # The server goes silent: a warning, and decisions go on with the last copy.
 ganesha_outage "$dir/nfs" drop on

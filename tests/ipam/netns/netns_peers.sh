@@ -48,7 +48,6 @@ call() { # NODE PATH BODY
 	shift
 	"$CALL" "$dir/$node.sock" "$@"
 }
-release() { call "$1" /IpamDriver.ReleasePool "{\"PoolID\":\"$2\"}" >/dev/null || tl_fail "release $2 on $1"; }
 need_log() { log_has "$@" || tl_fail "log of node $1 lacks: $2"; }
 
 tl_log "node B publishes first, then node A starts and reads it in its first round"
@@ -64,9 +63,15 @@ tl_ok "both nodes publish their documents and read each other's"
 # Global space (the swarm leader's choices): every node's networks count.
 expect_pool nA openmpf-global "" 10.0.2.0/24
 need_log nA "pool: skip 10.0.0.0/24 to 10.0.1.0/24 (2 subnets): overlap interface lan0 10.0.0.1/24 on node nB, route 10.0.0.0/24 dev lan0 table main on node nB, route 10.0.1.0/24 via 198.18.7.2 dev vpn0 table main"
-expect_pool nB openmpf-global "" 10.0.2.0/24
+# A's pool is published with its grant, and B reads anew before deciding: B skips it too.
+expect_pool nB openmpf-global "" 10.0.3.0/24
 need_log nB "route 10.0.1.0/24 via 198.18.7.2 dev vpn0 table main on node nA"
-tl_ok "global choices skip the other node's interface and route, naming the node"
+need_log nB "swarm pool 10.0.2.0/24 on node nA"
+tl_ok "global choices skip the other node's interface, route and pools, naming the node"
+# B gives its pool back (the expectations below are for A's pool alone); wait until its
+# document says so
+pool_release nB openmpf-global/10.0.3.0/24
+wait_until 5 bash -c "! grep -qF 10.0.3.0/24 '$shared/nB.json'" || tl_fail "node B still publishes 10.0.3.0/24 after releasing it"
 
 expect_refused nA openmpf-global 10.0.0.0/24 \
 	"subnet 10.0.0.0/24 collides with interface lan0 10.0.0.1/24 on node nB, route 10.0.0.0/24 dev lan0 table main on node nB; a free /24 is 10.0.3.0/24"
@@ -76,9 +81,9 @@ tl_ok "explicit global subnet colliding with another node's network refused, nam
 
 # Local space (bridges, this node's copy of a swarm network): this host's networks only.
 expect_pool nA openmpf-local 10.0.0.0/24 10.0.0.0/24
-release nA openmpf-local/10.0.0.0/24
+pool_release nA openmpf-local/10.0.0.0/24
 expect_pool nA openmpf-local "" 10.0.0.0/24
-release nA openmpf-local/10.0.0.0/24
+pool_release nA openmpf-local/10.0.0.0/24
 expect_refused nA openmpf-local 10.0.1.0/24 "route 10.0.1.0/24 via 198.18.7.2 dev vpn0 table main on this host"
 tl_ok "local-space requests consider this node's networks only"
 
