@@ -220,8 +220,7 @@ static double time_request_address(struct ipam *ip, const char *id, int n)
 }
 
 /* Host view of the fresh-read case: our routes, then the peers re-read every time. */
-static int fresh_hosts(void *arg, bool global, struct hostnet_list *out, char *err,
-		       size_t errlen)
+static int fresh_hosts(void *arg, bool global, struct hostnet_list *out, char *err, size_t errlen)
 {
 	struct peer_sync *ps = arg;
 	int ret = fake_hosts(NULL, global, out, err, errlen);
@@ -240,9 +239,11 @@ static int fresh_hosts(void *arg, bool global, struct hostnet_list *out, char *e
 static double time_fresh_read(const struct settings *cfg, int n)
 {
 	char *dir = tl_tmpdir("ipam-bench-peers");
-	struct peer_sync_config pc = {
-		.location = dir, .node = "n1", .interval_s = 3600, .stale_after_s = 3600,
-		.read_only = true};
+	struct peer_sync_config pc = {.location = dir,
+				      .node = "n1",
+				      .interval_s = 3600,
+				      .stale_after_s = 3600,
+				      .read_only = true};
 	struct peer_sync *ps;
 	struct ipam ip;
 	char err[512], path[4200];
@@ -393,8 +394,7 @@ int main(int argc, char **argv)
 		/* The same with the two peers' documents read from the shared place before
 		 * every decision (a directory here; NFS adds its round trips). */
 		v = time_fresh_read(&cfg, 50);
-		row("RequestPool global, fresh read of 2 peers' documents (vs 1 node)", b, v,
-		    "us");
+		row("RequestPool global, fresh read of 2 peers' documents (vs 1 node)", b, v, "us");
 		ipam_fini(&one);
 	}
 	{
@@ -415,7 +415,8 @@ int main(int argc, char **argv)
 		b = (now_us() - t0) / n;
 		t0 = now_us();
 		for (int i = 0; i < n; i++)
-			pa_choose(&loaded.pools.alloc, &e, AF_INET, 0, &out, NULL, err, sizeof(err));
+			pa_choose(&loaded.pools.alloc, &e, AF_INET, 0, &out, NULL, err,
+				  sizeof(err));
 		v = (now_us() - t0) / n;
 		row("pa_choose alone (sort + merge + sweep of 14,096 blockers)", b, v, "us");
 		pa_fini(&empty);
@@ -467,8 +468,9 @@ int main(int argc, char **argv)
 			struct cidr got;
 			bool again;
 
-			pa_addr_request(pa_pool_by_id(&disk.pools.alloc, "openmpf-global/172.20.0.0/16"),
-					NULL, PA_ADDR_SERIAL, &got, &again, err, sizeof(err));
+			pa_addr_request(
+				pa_pool_by_id(&disk.pools.alloc, "openmpf-global/172.20.0.0/16"),
+				NULL, PA_ADDR_SERIAL, &got, &again, err, sizeof(err));
 		}
 		v = time_request_address(&disk, "openmpf-global/172.20.0.0/16", 100);
 		row("RequestAddress + atomic state write, 60,000 allocated", b, v, "us");
@@ -520,7 +522,8 @@ int main(int argc, char **argv)
 
 				pa_choose(&real.pools.alloc, &e, AF_INET, 0, &out, NULL, err,
 					  sizeof(err));
-				pa_pool_add(&real.pools.alloc, i % 2, &out, NULL, &p, err, sizeof(err));
+				pa_pool_add(&real.pools.alloc, i % 2, &out, NULL, &p, err,
+					    sizeof(err));
 			}
 			hostnet_list_fini(&hl);
 		}

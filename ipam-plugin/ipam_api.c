@@ -41,7 +41,8 @@ static json_t *handle_capabilities(void *ctx, json_t *req)
 	 * re-requests every network's subnet: a new session of the replay rule (pools.h).
 	 */
 	pools_new_session(api->pools);
-	/* Pools and addresses are persisted, so no replay is needed (docs/plugin-protocol.md 4.5). */
+	/* Pools and addresses are persisted, so no replay is needed (docs/plugin-protocol.md 4.5).
+	 */
 	return json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 0);
 }
 
@@ -159,8 +160,8 @@ static json_t *handle_request_pool(void *ctx, json_t *req)
 	if (parse_pool_req(api, req, &r, err, sizeof(err)) < 0 ||
 	    pools_request(api->pools, &r, id, sizeof(id), &pool, err, sizeof(err)) < 0)
 		return jsonutil_error("%s", err);
-	return json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool",
-			 cidr_format(&pool, c, sizeof(c)), "Data");
+	return json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool", cidr_format(&pool, c, sizeof(c)),
+			 "Data");
 }
 
 /* ---- ReleasePool ------------------------------------------------------------------- */
@@ -315,12 +316,13 @@ static void preflight_default_pools(struct ipam_api *api, json_t *pools, struct 
 				continue;
 			bottom.prefix = cidr_max_prefix(&dp);
 			if (!cidr_overlaps(&cfg->pools[k].net, &bottom)) {
-				report_add(r, false,
-					   "POOLS range %s lies in the top of the swarm's default "
-					   "address pool %s, which Docker's own allocator fills from "
-					   "the bottom: no clash in practice",
-					   cidr_format(&cfg->pools[k].net, c, sizeof(c)),
-					   cidr_format(&dp, d, sizeof(d)));
+				report_add(
+					r, false,
+					"POOLS range %s lies in the top of the swarm's default "
+					"address pool %s, which Docker's own allocator fills from "
+					"the bottom: no clash in practice",
+					cidr_format(&cfg->pools[k].net, c, sizeof(c)),
+					cidr_format(&dp, d, sizeof(d)));
 				continue;
 			}
 			clash = true;
@@ -328,14 +330,16 @@ static void preflight_default_pools(struct ipam_api *api, json_t *pools, struct 
 				   "POOLS range %s holds the bottom of the swarm's default address "
 				   "pool %s, where Docker's own allocator (overlays without "
 				   "--ipam-driver, a stack's _default network) starts; set "
-				   "POOLS outside it (docker plugin set openmpf/ipam:latest POOLS=...) "
+				   "POOLS outside it (docker plugin set openmpf/ipam:latest "
+				   "POOLS=...) "
 				   "or init the swarm with another --default-addr-pool",
 				   cidr_format(&cfg->pools[k].net, c, sizeof(c)),
 				   cidr_format(&dp, d, sizeof(d)));
 		}
 		if (!clash)
-			report_add(r, false, "POOLS does not clash with the swarm's default "
-					     "address pool %s",
+			report_add(r, false,
+				   "POOLS does not clash with the swarm's default "
+				   "address pool %s",
 				   cidr_format(&dp, d, sizeof(d)));
 	}
 }
@@ -348,8 +352,7 @@ static void preflight_subnet(struct ipam_api *api, json_t *v, size_t i, struct r
 	bool has_sug;
 	int n;
 
-	if (!json_is_string(v) ||
-	    cidr_parse(json_string_value(v), 0, &net, msg, sizeof(msg)) < 0) {
+	if (!json_is_string(v) || cidr_parse(json_string_value(v), 0, &net, msg, sizeof(msg)) < 0) {
 		report_add(r, true, "Subnets[%zu]: not a CIDR (such as 10.128.5.0/24)", i);
 		return;
 	}
@@ -427,4 +430,3 @@ const struct http_route ipam_routes[] = {
 	{"/Preflight.Ipam", handle_preflight},
 };
 const size_t ipam_nroutes = sizeof(ipam_routes) / sizeof(ipam_routes[0]);
-

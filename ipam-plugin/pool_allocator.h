@@ -63,8 +63,8 @@ struct pa_pool {
 	struct cidr net;   /* canonical */
 	struct cidr range; /* where dynamic addresses come from: net, or the SubPool */
 	bool has_range;
-	bool chosen;	  /* picked by pa_choose (not requested with an explicit Pool) */
-	cidr_u128 cursor; /* offset where the next serial search starts */
+	bool chosen;	       /* picked by pa_choose (not requested with an explicit Pool) */
+	cidr_u128 cursor;      /* offset where the next serial search starts */
 	unsigned long claimed; /* the caller's session that last requested it (not saved) */
 	struct pa_addrset set;
 };

@@ -241,9 +241,9 @@ int settings_parse(char *const *envp, struct settings *out, char *err, size_t er
 }
 
 #define ROUTES_FORMS                                                                               \
-	"expected all (every route counts), onlink (only routes without a gateway) or /N[,/M] "   \
-	"(only routes at least as specific as /N for IPv4 and /M for IPv6; default " \
-	SETTINGS_DEFAULT_ROUTES ")"
+	"expected all (every route counts), onlink (only routes without a gateway) or /N[,/M] "    \
+	"(only routes at least as specific as /N for IPv4 and /M for IPv6; "                       \
+	"default " SETTINGS_DEFAULT_ROUTES ")"
 
 int settings_parse_routes(const char *text, struct hostnet_route_policy *out, char *err,
 			  size_t errlen)
@@ -305,8 +305,7 @@ struct cidr settings_ula_from_random(const unsigned char rnd[5])
 
 int settings_set_ula(struct settings *s, const struct cidr *ula)
 {
-	if (ula->family != AF_INET6 || ula->prefix != 48 ||
-	    (cidr_to_u128(ula) >> 120) != 0xfd)
+	if (ula->family != AF_INET6 || ula->prefix != 48 || (cidr_to_u128(ula) >> 120) != 0xfd)
 		return -EINVAL;
 	s->pools6[0].net = *ula;
 	s->pools6[0].size = 64;
@@ -358,8 +357,9 @@ char *settings_format(const struct settings *s, char *buf, size_t len)
 	else
 		used = put_ranges(buf, len, used, s->pools6, s->npools6);
 	if (used < len)
-		used += (size_t)snprintf(buf + used, len - used, " ROUTES=%s",
-					 settings_format_routes(&s->routes, routes, sizeof(routes)));
+		used += (size_t)snprintf(
+			buf + used, len - used, " ROUTES=%s",
+			settings_format_routes(&s->routes, routes, sizeof(routes)));
 	if (used < len)
 		used += (size_t)snprintf(buf + used, len - used, " EXCLUDE=");
 	for (size_t i = 0; i < s->nexclude && used < len; i++)

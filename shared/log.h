@@ -2,8 +2,8 @@
 /*
  * log: one line per event, info and debug on stdout, warnings and errors on stderr;
  * dockerd keeps both in its own log tagged with the plugin ID (stdout at level=info,
- * stderr at level=error). Modelled on relayd's log.c: log_warn appends the errno text, log_warnx does
- * not, log_debug is gated by the level. Thread-safe: each call is one fprintf.
+ * stderr at level=error). Modelled on relayd's log.c: log_warn appends the errno text, log_warnx
+ * does not, log_debug is gated by the level. Thread-safe: each call is one fprintf.
  */
 #ifndef SHARED_LOG_H
 #define SHARED_LOG_H

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * volume_api: the VolumeDriver protocol (docker.volumedriver/1.0, see
- * docs/plugin-protocol.md section 3) mapped onto volumes.h. Handlers only translate JSON to calls and back; the
- * context of every route is the struct volumes.
+ * docs/plugin-protocol.md section 3) mapped onto volumes.h. Handlers only translate JSON to calls
+ * and back; the context of every route is the struct volumes.
  *
  * Requests: Name (string, required), Opts (object of strings or null, Create), ID (string,
  * Mount/Unmount); other keys are ignored (dockerd may add fields). Failures answer

@@ -80,8 +80,8 @@ static void setup_env(char *const env[])
 }
 
 /* The settings of most tests (not the defaults: those changed with issue 7). */
-static char *test_env[] = {"POOLS=10.0.0.0/8:24", "POOLS6=fd00::/8:64", "EXCLUDE=",
-			   "LOG_LEVEL=debug", NULL};
+static char *test_env[] = {"POOLS=10.0.0.0/8:24", "POOLS6=fd00::/8:64",
+			   "EXCLUDE=", "LOG_LEVEL=debug", NULL};
 
 static void setup(void)
 {
@@ -782,8 +782,7 @@ START_TEST(test_preflight)
 	json_decref(j);
 	/* A clean node: a free subnet and a default pool that POOLS does not start in. */
 	j = call("/Preflight.Ipam",
-		 "{\"Subnets\":[\"10.0.9.0/24\"],\"DefaultAddrPools\":[\"172.30.0.0/16\"]}",
-		 200);
+		 "{\"Subnets\":[\"10.0.9.0/24\"],\"DefaultAddrPools\":[\"172.30.0.0/16\"]}", 200);
 	ck_assert_msg(json_is_true(json_object_get(j, "Ok")), "%s", str(j, "Report"));
 	json_decref(j);
 	expect_err("/Preflight.Ipam", "{\"Subnets\":\"10.0.0.0/24\"}", "expected {");

@@ -394,7 +394,8 @@ START_TEST(test_choose_random)
 }
 END_TEST
 
-/* Repeated choices never return a pool twice (libnetwork's retry loop, docs/plugin-protocol.md 4.4). */
+/* Repeated choices never return a pool twice (libnetwork's retry loop,
+ * docs/plugin-protocol.md 4.4). */
 START_TEST(test_choose_repeated_distinct)
 {
 	struct pa_range r = {P("10.0.0.0/8"), 24};

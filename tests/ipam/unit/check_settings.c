@@ -18,10 +18,11 @@ START_TEST(test_defaults)
 	char err[512], buf[2048];
 
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
-	ck_assert_str_eq(settings_format(&s, buf, sizeof(buf)),
-			 "POOLS=10.128.0.0/9:24 POOLS6=auto:(not chosen yet) ROUTES=/8,/16 EXCLUDE= "
-			 "LOG_LEVEL=info "
-			 "STATE_DIR=/state SHARED_NETWORKS= (off)");
+	ck_assert_str_eq(
+		settings_format(&s, buf, sizeof(buf)),
+		"POOLS=10.128.0.0/9:24 POOLS6=auto:(not chosen yet) ROUTES=/8,/16 EXCLUDE= "
+		"LOG_LEVEL=info "
+		"STATE_DIR=/state SHARED_NETWORKS= (off)");
 	ck_assert_str_eq(s.shared_networks, "");
 	ck_assert_str_eq(s.node_name, "");
 	ck_assert_uint_eq(s.publish_interval, 30);
@@ -99,10 +100,11 @@ START_TEST(test_full)
 	char err[512], buf[2048];
 
 	ck_assert_int_eq(settings_parse(env, &s, err, sizeof(err)), 0);
-	ck_assert_str_eq(settings_format(&s, buf, sizeof(buf)),
-			 "POOLS=10.0.0.0/8:24,172.16.0.0/12:20,192.168.0.0/16:24 "
-			 "POOLS6=fd12::/16:56 ROUTES=/8,/16 EXCLUDE=10.10.0.0/16,10.20.0.0/24,198.18.0.7/32,"
-			 "fd12:1::/32 LOG_LEVEL=debug STATE_DIR=/var/lib/x SHARED_NETWORKS= (off)");
+	ck_assert_str_eq(
+		settings_format(&s, buf, sizeof(buf)),
+		"POOLS=10.0.0.0/8:24,172.16.0.0/12:20,192.168.0.0/16:24 "
+		"POOLS6=fd12::/16:56 ROUTES=/8,/16 EXCLUDE=10.10.0.0/16,10.20.0.0/24,198.18.0.7/32,"
+		"fd12:1::/32 LOG_LEVEL=debug STATE_DIR=/var/lib/x SHARED_NETWORKS= (off)");
 	ck_assert_int_eq(s.log_level, LOG_LEVEL_DEBUG);
 	ck_assert_uint_eq(s.nexclude, 4);
 }
