@@ -20,6 +20,7 @@
  *   instead of queueing behind it. A request that fails at once on a connection that
  *   was already dead (server restarted) is retried on a fresh connection.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -84,9 +85,13 @@ struct volfs_conn {
 
 struct volfs {
 	char *mountpoint;
-	char *root; /* "/subdir" inside the export, "" for the export root */
+	char *subdir;	  /* "/subdir" inside the export, "" for the export root */
+	const char *root; /* prefix of every path: subdir, or "" when mounted at it */
 	char *fsname;
-	struct nfsb_target target;
+	struct nfsb_target target;	 /* the export, for messages */
+	struct nfsb_target conn_target;	 /* what each connection mounts (see check_root) */
+	uint64_t root_fsid, root_fileid; /* the volume directory, when mounted at it */
+	atomic_bool stale_logged;	 /* connect_one warned that it went */
 	struct volfs_opts opts;
 	unsigned int pool_size;
 
@@ -199,6 +204,63 @@ static int pick_conn(struct volfs *v, int prefer)
 	return any;
 }
 
+/* The connections mount the volume's directory itself (see check_root). */
+static bool at_subdir(const struct volfs *v)
+{
+	return v->subdir[0] != '\0' && v->root[0] == '\0';
+}
+
+/*
+ * Connect one pool connection. When the connections mount the volume's directory itself
+ * (see check_root), its MOUNT resolves the subdirectory's path anew: refuse a directory
+ * that is not the one this mount started with (another node removed or renamed it and
+ * something else took the name) with -ESTALE, so that no connection ever works on another
+ * directory than the others; the server refusing the MOUNT of a vanished directory is
+ * -ESTALE too. Transport errors as nfsb_connect returns them.
+ */
+static int connect_one(struct volfs *v, int uid, int gid, struct nfsb **out, char *err,
+		       size_t errlen)
+{
+	struct nfsb *nb = NULL;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	ret = nfsb_connect(&v->conn_target, uid, gid, &nb, err, errlen);
+	if (!at_subdir(v)) {
+		*out = nb;
+		return ret;
+	}
+	/* a MOUNT refused for a path that the server no longer has (ganesha: EACCES) */
+	if (ret == -EACCES || ret == -ENOENT || ret == -ENOTDIR)
+		goto out_stale;
+	if (ret < 0)
+		return ret;
+	ret = nfsb_getattr(nb, "/", &st);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s", nfsb_last_error(nb));
+		nfsb_close(nb);
+		if (is_transport_error(ret))
+			return ret;
+		goto out_stale;
+	}
+	if ((uint64_t)st.st_dev != v->root_fsid || (uint64_t)st.st_ino != v->root_fileid) {
+		nfsb_close(nb);
+		goto out_stale;
+	}
+	*out = nb;
+	return 0;
+
+out_stale:
+	if (!atomic_exchange(&v->stale_logged, true))
+		log_warnx("volume %s: directory %s of NFS server %s export %s is gone or was "
+			  "replaced "
+			  "since the volume was mounted (ESTALE): mount the volume again",
+			  v->mountpoint, v->subdir, v->target.server, v->target.export);
+	snprintf(err, errlen, "directory %s gone or replaced", v->subdir);
+	return -ESTALE;
+}
+
 /*
  * Take a connection for one operation (waiting at most the timeout for a free one) and
  * connect it if needed. Sets the caller's identity on it. Returns the index or -errno.
@@ -257,10 +319,17 @@ static int conn_get(struct volfs *v, int prefer, bool retry)
 	pthread_mutex_unlock(&v->lock);
 
 	if (v->conns[idx].nb == NULL) {
-		ret = nfsb_connect(&v->target, -1, -1, &nb, err, sizeof(err));
+		ret = connect_one(v, -1, -1, &nb, err, sizeof(err));
 		pthread_mutex_lock(&v->lock);
 		if (probing)
 			v->connecting = false;
+		if (ret == -ESTALE) {
+			/* the server answers: the volume's directory is what went */
+			v->conns[idx].busy = false;
+			pthread_cond_broadcast(&v->cond);
+			pthread_mutex_unlock(&v->lock);
+			return ret;
+		}
 		if (ret < 0) {
 			mark_down(v, err);
 			v->conns[idx].busy = false;
@@ -1158,9 +1227,55 @@ static void volfs_free(struct volfs *v)
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	free(v->mountpoint);
-	free(v->root);
+	free(v->subdir);
 	free(v->fsname);
 	free(v);
+}
+
+/*
+ * Mount the volume's directory itself on every connection instead of the export root:
+ * libnfs 4.0 walks every path from the handle its MOUNT returned, one LOOKUP per
+ * component, and has no call relative to another handle, so this saves the LOOKUPs of
+ * the subdirectory's components on every operation (README, benchmark). Servers that
+ * refuse a MOUNT of a subdirectory keep the walk from the export root. What changes is
+ * what a connection acts on when another node renames the directory: like a kernel NFS
+ * mount of server:/export/dir, the directory object it mounted (ESTALE once removed), and
+ * connect_one keeps every connection on that same object.
+ */
+static void mount_subdir(struct volfs *v, const struct stat *root_st)
+{
+	struct nfsb_target t = v->target;
+	struct nfsb *nb = NULL;
+	char err[512];
+	size_t elen = strlen(v->target.export);
+	const char *p;
+	int n, ret;
+
+	/* the path goes into libnfs's URL as it is: only names that need no escaping */
+	for (p = v->subdir; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/._-", *p) == NULL)
+			return;
+	while (elen > 0 && v->target.export[elen - 1] == '/')
+		elen--;
+	n = snprintf(t.export, sizeof(t.export), "%.*s%s", (int)elen, v->target.export, v->subdir);
+	if (n < 0 || (size_t)n >= sizeof(t.export))
+		return;
+	v->root_fsid = (uint64_t)root_st->st_dev;
+	v->root_fileid = (uint64_t)root_st->st_ino;
+	v->conn_target = t;
+	v->root = "";
+	ret = connect_one(v, v->opts.uid, v->opts.gid, &nb, err, sizeof(err));
+	if (ret < 0) {
+		log_debug("volume %s: cannot mount %s itself (%s): paths are resolved from the "
+			  "export root",
+			  v->mountpoint, t.export, err);
+		v->conn_target = v->target;
+		v->root = v->subdir;
+		atomic_store(&v->stale_logged, false);
+		return;
+	}
+	nfsb_close(v->conns[0].nb);
+	v->conns[0].nb = nb;
 }
 
 /* Check the served directory with the first pool connection. */
@@ -1173,17 +1288,19 @@ static int check_root(struct volfs *v, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	v->conns[0].gen = 1;
-	ret = nfsb_getattr(v->conns[0].nb, v->root[0] ? v->root : "/", &st);
+	ret = nfsb_getattr(v->conns[0].nb, v->subdir[0] ? v->subdir : "/", &st);
 	if (ret == 0 && !S_ISDIR(st.st_mode))
 		ret = -ENOTDIR;
 	if (ret < 0) {
 		snprintf(err, errlen, "NFS server %s export %s: directory %s: %s%s%s",
-			 v->target.server, v->target.export, v->root[0] ? v->root : "/",
+			 v->target.server, v->target.export, v->subdir[0] ? v->subdir : "/",
 			 errno_text(-ret), ret == -ENOENT ? "" : " ",
 			 ret == -ENOENT ? "" : nfsb_last_error(v->conns[0].nb));
 		return ret;
 	}
 	mark_ok(v);
+	if (v->subdir[0] != '\0')
+		mount_subdir(v, &st);
 	return 0;
 }
 
@@ -1241,6 +1358,7 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 	v->target = *target;
 	if (v->target.timeout_s == 0)
 		v->target.timeout_s = 1;
+	v->conn_target = v->target;
 	v->opts = *opts;
 	v->opts.fsname = NULL;
 	v->pool_size = opts->pool_size ? opts->pool_size : VOLFS_POOL_DEFAULT;
@@ -1252,12 +1370,13 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	ret = make_root(subdir, &v->root);
+	ret = make_root(subdir, &v->subdir);
 	if (ret < 0) {
 		snprintf(err, errlen, "subdirectory %s: must stay inside the export (no \"..\")",
 			 subdir);
 		goto out_free;
 	}
+	v->root = v->subdir;
 	/* fsname goes into a comma-separated option list: refuse what would break it */
 	if (strpbrk(v->fsname, ",\\ \t\n") != NULL) {
 		snprintf(err, errlen, "fsname %s: no commas, backslashes or spaces", v->fsname);
@@ -1301,9 +1420,10 @@ int volfs_mount(const char *mountpoint, const struct nfsb_target *target, const 
 		v->dev = st.st_dev;
 		set_readahead(v);
 	}
-	log_debug("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s)", mountpoint,
-		 v->target.server, v->target.export, v->root, v->pool_size, v->target.timeout_s,
-		 v->opts.uid >= 0 ? "fixed" : "caller");
+	log_debug("volume %s: mounted %s:%s%s (pool %u, timeout %u s, identity %s, %s)", mountpoint,
+		  v->target.server, v->target.export, v->subdir, v->pool_size, v->target.timeout_s,
+		  v->opts.uid >= 0 ? "fixed" : "caller",
+		  at_subdir(v) ? "mounted at the directory" : "paths from the export root");
 	*out = v;
 	return 0;
 
