@@ -11,6 +11,7 @@
 #   * outages: SIGSTOP, dropped packets (nft in the server netns) and a killed+restarted
 #     server: file operations fail within the timeout (never hang), and the same mount
 #     works again after the server returns
+#   * the volume's directory replaced on the server: nothing lands in the new one
 #   * unmount is quick and leaves no mount behind
 # Needs root, /dev/fuse, nfs-ganesha, libnfs-utils, nftables; exits 77 otherwise.
 # Usage: fs_volume.sh [PATH_TO_volfs_tool]   (default: $PROJECT_BUILD_DIR/tests/volume/fs/volfs_tool)
@@ -185,6 +186,34 @@ wait_until 20 sh -c "head -c 1000 <&7 >/dev/null" || tl_fail "open file unusable
 exec 7<&-
 tl_ok "a file kept open across a server restart is readable again"
 
+# the volume's directory replaced on the server (another node renamed it away and made a
+# new one with the name): the mount keeps working on the directory it mounted, or fails,
+# and never writes into the new one (each connection mounts the directory itself and
+# checks it is the same object, fuse_fs.c connect_one)
+mkdir -p "$exp/volsw"
+chmod 0777 "$exp/volsw"
+mount_vol S volsw
+S=$MP_S
+echo before >"$S/before.txt"
+mv "$exp/volsw" "$exp/volsw-old"
+mkdir "$exp/volsw"
+chmod 0777 "$exp/volsw"
+if echo x >"$S/swapped.txt" 2>/dev/null; then
+	[ "$(cat "$exp/volsw-old/swapped.txt")" = x ] || tl_fail "replaced directory: a write went elsewhere"
+fi
+[ ! -e "$exp/volsw/swapped.txt" ] || tl_fail "replaced directory: a write landed in the new directory"
+# after a server restart every connection mounts again: the new directory is refused
+ganesha_outage "$work/g" kill on
+ganesha_outage "$work/g" kill off
+wait_until 20 sh -c "cat '$A/hello.txt' >/dev/null" || tl_fail "server did not come back"
+wait_until 10 sh -c "! echo y 2>'$work/s.err' >'$S/after.txt' && grep -q 'Stale file handle' '$work/s.err'" ||
+	tl_fail "replaced directory: a write after reconnecting did not fail with ESTALE ($(cat "$work/s.err"))"
+[ ! -e "$exp/volsw/after.txt" ] && [ ! -e "$exp/volsw-old/after.txt" ] ||
+	tl_fail "replaced directory: a write after reconnecting was done"
+grep -q 'gone or was replaced' "$work/S.log" || tl_fail "replaced directory: no warning in the log"
+stop_vol "$PID_S" "$S"
+tl_ok "a replaced volume directory: writes never land in the new one; ESTALE once reconnected"
+
 # ---------------------------------------------------------------- unmount
 t0=$(tl_now_ms)
 stop_vol "$PID_B" "$B"
@@ -197,7 +226,7 @@ tl_ok "unmount in $ms ms, the other mount is unaffected"
 # clean stops of the rest; with a sanitizer build, no report in any log
 stop_vol "$PID_A" "$A"
 stop_vol "$PID_F" "$F"
-for n in A B F R; do
+for n in A B F R S; do
 	grep -q 'unmounted' "$work/$n.log" || tl_fail "mount $n: volfs_unmount did not finish"
 	if grep -E 'Sanitizer|runtime error' "$work/$n.log" >&2; then
 		tl_fail "mount $n: sanitizer report in $work/$n.log"
