@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h> /* before libnfs.h: it is not self-contained in 4.0 */
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,8 @@ struct raw_call {
 	uint32_t count;
 	int committed; /* stable_how of a WRITE reply */
 	uint64_t verf;
+	bool have_attr; /* attr holds a LOOKUP reply's attributes of the object */
+	fattr3 attr;
 	char rpcerr[128];
 };
 
@@ -62,6 +65,22 @@ struct mount_wait {
 	bool done;
 	int status;
 };
+
+/*
+ * A directory's handle kept for nfsb_lookup_attr. Good for NB_DIRFH_TTL_MS from before the
+ * walk that found it, and only for the identity that walked (the walk checked its search
+ * permission on every component above).
+ */
+struct nb_dirfh {
+	char *path; /* NULL: empty slot */
+	struct nfsfh *fh;
+	int64_t at_ms;
+	uid_t uid;
+	gid_t gid;
+};
+
+#define NB_DIRFH_SLOTS 8
+#define NB_DIRFH_TTL_MS 1000
 
 struct nfsb {
 	struct nfs_context *nfs;
@@ -77,6 +96,11 @@ struct nfsb {
 	struct nfsb_file *files;	    /* open files, closed by nfsb_close() */
 	struct raw_call *abandoned;	    /* raw calls given up on, freed by nfsb_close() */
 	char errbuf[NFSB_SERVER_MAX + 384]; /* our own messages (e.g. connect timeout) */
+
+	/* identity of the calls (nfsb_set_identity), and nfsb_lookup_attr's directories */
+	uid_t uid;
+	gid_t gid;
+	struct nb_dirfh dirfh[NB_DIRFH_SLOTS];
 };
 
 #define NB_CONNECT_TRIES 4 /* connects reset at once: tried on this many fresh sockets */
@@ -265,7 +289,8 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 		errf(err, errlen, "NFS server %s export %s: name too long", t->server, t->export);
 		return ret;
 	}
-	/* autoreconnect=0: a broken connection errors at once instead of spinning (docs/nfs.md 3) */
+	/* autoreconnect=0: a broken connection errors at once instead of spinning (docs/nfs.md 3)
+	 */
 	snprintf(url + strlen(url), sizeof(url) - strlen(url), "%s",
 		 "&autoreconnect=0&tcp-syncnt=1&dircache=0");
 
@@ -288,8 +313,10 @@ int nfsb_connect(const struct nfsb_target *t, int uid, int gid, struct nfsb **ou
 			goto out_free;
 		}
 		nfs_set_timeout(nb->nfs, (int)(t->timeout_s ? t->timeout_s : 1) * 1000);
-		nfs_set_uid(nb->nfs, uid >= 0 ? uid : (int)getuid());
-		nfs_set_gid(nb->nfs, gid >= 0 ? gid : (int)getgid());
+		nb->uid = uid >= 0 ? (uid_t)uid : getuid();
+		nb->gid = gid >= 0 ? (gid_t)gid : getgid();
+		nfs_set_uid(nb->nfs, (int)nb->uid);
+		nfs_set_gid(nb->nfs, (int)nb->gid);
 		/* FUSE and our callers pass final modes: never apply a second umask */
 		nfs_umask(nb->nfs, 0);
 		t0 = now_ms();
@@ -337,6 +364,21 @@ out_free:
 	return ret;
 }
 
+static void dirfh_drop(struct nfsb *nb, struct nb_dirfh *e)
+{
+	/* a handle never written through: nfs_close() only frees it (see nfsb_close) */
+	if (e->fh != NULL)
+		nfs_close(nb->nfs, e->fh);
+	free(e->path);
+	memset(e, 0, sizeof(*e));
+}
+
+static void dirfh_drop_all(struct nfsb *nb)
+{
+	for (size_t i = 0; i < NB_DIRFH_SLOTS; i++)
+		dirfh_drop(nb, &nb->dirfh[i]);
+}
+
 void nfsb_close(struct nfsb *nb)
 {
 	struct nfsb_file *f;
@@ -344,6 +386,7 @@ void nfsb_close(struct nfsb *nb)
 
 	if (nb == NULL)
 		return;
+	dirfh_drop_all(nb);
 	/* Orphan the open files: their wrappers stay with their owners (see the header). */
 	for (f = nb->files; f != NULL; f = f->next) {
 		/*
@@ -383,6 +426,8 @@ void nfsb_close(struct nfsb *nb)
 
 void nfsb_set_identity(struct nfsb *nb, uid_t uid, gid_t gid)
 {
+	nb->uid = uid;
+	nb->gid = gid;
 	nfs_set_uid(nb->nfs, (int)uid);
 	nfs_set_gid(nb->nfs, (int)gid);
 }
@@ -985,6 +1030,138 @@ int nfsb_file_getattr(struct nfsb *nb, struct nfsb_file *f, struct stat *st)
 	return ret;
 }
 
+/* ---- lstat by one LOOKUP in a kept directory handle ---- */
+
+static void raw_lookup_cb(struct rpc_context *rpc, int status, void *data, void *private_data)
+{
+	struct raw_call *c = private_data;
+	LOOKUP3res *res = data;
+
+	(void)rpc;
+	if (status == RPC_STATUS_SUCCESS) {
+		c->nfsstat = (int)res->status;
+		if (res->status == NFS3_OK &&
+		    res->LOOKUP3res_u.resok.obj_attributes.attributes_follow) {
+			c->attr = res->LOOKUP3res_u.resok.obj_attributes.post_op_attr_u.attributes;
+			c->have_attr = true;
+		}
+	}
+	raw_cb_common(c, status, data);
+}
+
+/* What libnfs's stat64 makes of a GETATTR's attributes, from a LOOKUP's. */
+static void stat_from_fattr3(struct stat *st, const fattr3 *a)
+{
+	struct nfs_stat_64 s;
+
+	memset(&s, 0, sizeof(s));
+	s.nfs_dev = a->fsid;
+	s.nfs_ino = a->fileid;
+	s.nfs_mode = a->mode | type_bits((uint32_t)a->type);
+	s.nfs_nlink = a->nlink;
+	s.nfs_uid = a->uid;
+	s.nfs_gid = a->gid;
+	s.nfs_rdev = makedev(a->rdev.specdata1, a->rdev.specdata2);
+	s.nfs_size = a->size;
+	s.nfs_blksize = NFS_BLKSIZE;
+	s.nfs_used = a->used;
+	s.nfs_atime = a->atime.seconds;
+	s.nfs_atime_nsec = a->atime.nseconds;
+	s.nfs_mtime = a->mtime.seconds;
+	s.nfs_mtime_nsec = a->mtime.nseconds;
+	s.nfs_ctime = a->ctime.seconds;
+	s.nfs_ctime_nsec = a->ctime.nseconds;
+	stat_from_nfs(st, &s);
+}
+
+/* The kept handle of directory dir (dlen bytes), walked to anew when too old. */
+static int dirfh_get(struct nfsb *nb, const char *dir, size_t dlen, struct nb_dirfh **out)
+{
+	int64_t now = now_ms();
+	struct nb_dirfh *e, *victim = NULL;
+	struct nfsfh *fh = NULL;
+	char *path;
+	int ret;
+
+	/* the slot of dir if it has one, else an empty one, else the oldest */
+	for (size_t i = 0; i < NB_DIRFH_SLOTS; i++) {
+		e = &nb->dirfh[i];
+		if (e->path != NULL && strlen(e->path) == dlen && memcmp(e->path, dir, dlen) == 0) {
+			if (now - e->at_ms < NB_DIRFH_TTL_MS && e->uid == nb->uid &&
+			    e->gid == nb->gid) {
+				*out = e;
+				return 0;
+			}
+			victim = e;
+			break;
+		}
+		if (victim == NULL ||
+		    (victim->path != NULL && (e->path == NULL || e->at_ms < victim->at_ms)))
+			victim = e;
+	}
+	dirfh_drop(nb, victim);
+	path = strndup(dir, dlen);
+	if (path == NULL)
+		return -ENOMEM;
+	ret = nb_ret(nb, nfs_open(nb->nfs, path, O_RDONLY, &fh));
+	if (ret < 0) {
+		free(path);
+		return ret;
+	}
+	victim->path = path;
+	victim->fh = fh;
+	victim->at_ms = now;
+	victim->uid = nb->uid;
+	victim->gid = nb->gid;
+	*out = victim;
+	return 0;
+}
+
+int nfsb_lookup_attr(struct nfsb *nb, const char *path, struct stat *st)
+{
+	const char *slash = strrchr(path, '/');
+	const struct nb_fh *dfh;
+	struct nb_dirfh *e;
+	struct raw_call *c;
+	LOOKUP3args a;
+	int ret;
+
+	/* the root, or a name in no directory: the path walk is as short */
+	if (slash == NULL || slash[1] == '\0')
+		return nfsb_getattr(nb, path, st);
+	ret = dirfh_get(nb, path, slash == path ? 1 : (size_t)(slash - path), &e);
+	if (ret < 0)
+		return ret;
+	dfh = (const struct nb_fh *)nfs_get_fh(e->fh);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	memset(&a, 0, sizeof(a));
+	a.what.dir.data.data_len = (u_int)dfh->len;
+	a.what.dir.data.data_val = dfh->val;
+	a.what.name = (char *)slash + 1;
+	nb->errbuf[0] = '\0';
+	if (rpc_nfs3_lookup_async(nfs_get_rpc_context(nb->nfs), raw_lookup_cb, &a, c) != 0) {
+		free(c);
+		return raw_broken(nb, -EIO, "LOOKUP", nfs_get_error(nb->nfs));
+	}
+	ret = raw_wait(nb, c, "LOOKUP");
+	if (ret == -ESTALE) {
+		/* the directory went (another node removed it): walk the path anew */
+		dirfh_drop(nb, e);
+		return nfsb_getattr(nb, path, st);
+	}
+	if (ret < 0)
+		return ret; /* c consumed */
+	if (!c->have_attr) {
+		free(c);
+		return nfsb_getattr(nb, path, st);
+	}
+	stat_from_fattr3(st, &c->attr);
+	free(c);
+	return 0;
+}
+
 /* ---- calls with a message for users (err), used by both planes ---- */
 
 /* Refuse ".." components: paths built from volume names must stay inside the export. */
@@ -993,8 +1170,7 @@ static bool path_ok(const char *path)
 	return path_normalize(path, 0, NULL, NULL, 0) == PATH_OK;
 }
 
-int nfsb_error(struct nfsb *nb, int ret, const char *op, const char *path, char *err,
-	       size_t errlen)
+int nfsb_error(struct nfsb *nb, int ret, const char *op, const char *path, char *err, size_t errlen)
 {
 	errf(err, errlen, "NFS server %s export %s: %s %s: %s (%s)", nb->target.server,
 	     nb->target.export, op, path, errno_text(-ret), nfsb_last_error(nb));

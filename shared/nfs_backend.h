@@ -146,6 +146,15 @@ int nfsb_truncate(struct nfsb *nb, const char *path, off_t size);
 /* utimensat semantics incl. UTIME_NOW / UTIME_OMIT (tv may be NULL = both now); lutimes. */
 int nfsb_utimens(struct nfsb *nb, const char *path, const struct timespec tv[2]);
 int nfsb_mknod(struct nfsb *nb, const char *path, mode_t mode, dev_t rdev);
+/*
+ * lstat as nfsb_getattr, but by one LOOKUP of the last component in its directory's
+ * handle, which the connection keeps (a few directories) for up to 1 s and per identity,
+ * instead of a LOOKUP per component plus a GETATTR. Within that second a directory that
+ * another node renamed away still answers for its old path, as the kernel's entry cache
+ * (FUSE entry_timeout, 1 s) does anyway; one that was removed (ESTALE) is walked to anew.
+ * For lookups only: nothing is changed through a kept handle.
+ */
+int nfsb_lookup_attr(struct nfsb *nb, const char *path, struct stat *st);
 
 /*
  * Open path with open(2) flags (O_CREAT with mode creates, O_EXCL and O_TRUNC honoured;

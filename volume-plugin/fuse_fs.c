@@ -743,7 +743,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (vfile(fi) != NULL)
 		return (int)VOLFS_RUN(v, atomic_load(&vfile(fi)->last),
 				      file_getattr(v, vfile(fi), ci_, nb, full, st));
-	return (int)VOLFS_RUN(v, -1, nfsb_getattr(nb, full, st));
+	/* the kernel's lookup of every name (also before every create): one LOOKUP */
+	return (int)VOLFS_RUN(v, -1, nfsb_lookup_attr(nb, full, st));
 }
 
 static int op_access(const char *path, int mask)
