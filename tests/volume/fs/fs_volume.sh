@@ -78,6 +78,15 @@ tl_ok "mkdir, rename, symlink, link, chmod, truncate, utimens, fsync, append, re
 # a change made behind the mount's back (on the server) is seen within the 1 s caches
 echo server-side >"$exp/vol1/fromserver.txt"
 wait_until 3 grep -q server-side "$A/fromserver.txt" || tl_fail "file created on the server not seen"
+# lookups use a directory handle kept up to 1 s (nfs_backend.c nfsb_lookup_attr): a
+# directory replaced on the server, removed or renamed away, is walked to anew
+mkdir "$exp/vol1/rd" && echo a >"$exp/vol1/rd/f"
+[ "$(cat "$A/rd/f")" = a ] || tl_fail "file in a directory made on the server"
+rm -r "$exp/vol1/rd" && mkdir "$exp/vol1/rd" && echo b >"$exp/vol1/rd/g"
+wait_until 3 grep -q b "$A/rd/g" || tl_fail "file in a directory removed and made again not seen"
+mv "$exp/vol1/rd" "$exp/vol1/rd2" && mkdir "$exp/vol1/rd" && echo c >"$exp/vol1/rd/h"
+wait_until 3 grep -q c "$A/rd/h" || tl_fail "file in a directory renamed away and made again not seen"
+rm -r "$exp/vol1/rd" "$exp/vol1/rd2"
 tl_ok "changes on the server are seen through the mount"
 
 # concurrency: parallel writers and readers share the connection pool
