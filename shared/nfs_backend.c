@@ -1130,6 +1130,12 @@ int nfsb_lookup_attr(struct nfsb *nb, const char *path, struct stat *st)
 	if (slash == NULL || slash[1] == '\0')
 		return nfsb_getattr(nb, path, st);
 	ret = dirfh_get(nb, path, slash == path ? 1 : (size_t)(slash - path), &e);
+	/*
+	 * nfs_open() also wants read permission on the directory, a lookup only search
+	 * permission (a 0711 directory): the walk decides. It also says what went wrong.
+	 */
+	if (ret < 0 && !nb->broken)
+		return nfsb_getattr(nb, path, st);
 	if (ret < 0)
 		return ret;
 	dfh = (const struct nb_fh *)nfs_get_fh(e->fh);

@@ -128,7 +128,14 @@ if setpriv --reuid=1001 --regid=1001 --clear-groups cat "$A/u1000.txt" >/dev/nul
 fi
 setpriv --reuid=1000 --regid=1000 --clear-groups cat "$A/u1000.txt" >/dev/null || tl_fail "owner cannot read its 0600 file"
 if chown 0:0 "$A/u1000.txt" 2>/dev/null; then tl_fail "squashed root could chown"; fi
-tl_ok "caller identity: uid 1000 owns its files, the server enforces modes, root is squashed to 65534"
+# search permission without read permission (0711): lookups inside still work
+mkdir -m 0711 "$exp/vol1/x711" && echo in711 >"$exp/vol1/x711/f" && chmod 0644 "$exp/vol1/x711/f"
+[ "$(setpriv --reuid=1001 --regid=1001 --clear-groups cat "$A/x711/f")" = in711 ] ||
+	tl_fail "uid 1001 cannot reach a file in a 0711 directory"
+if setpriv --reuid=1001 --regid=1001 --clear-groups ls "$A/x711" >/dev/null 2>&1; then
+	tl_fail "uid 1001 listed a 0711 directory"
+fi
+tl_ok "caller identity: uid 1000 owns its files, the server enforces modes (0711 directories too), root is squashed to 65534"
 
 mount_vol F vol376 -u 376 -g 376
 F=$MP_F
