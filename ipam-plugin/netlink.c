@@ -22,7 +22,7 @@
 /* Large enough for any single skb the kernel builds for a dump. */
 #define NL_BUF_SIZE 65536
 /* Retries of a dump that a concurrent change interrupted. */
-#define NL_DUMP_TRIES 5
+#define NL_DUMP_TRIES 8 /* with pauses of 1, 2, 4 ... 64 ms: 127 ms at most */
 
 /* Attribute table large enough for IFLA_*, IFA_* and RTA_*. */
 #define TB_SIZE 128
@@ -307,7 +307,6 @@ static int dump_all(struct mnl_socket *nl, char *buf, struct dump_ctx *ctx)
 
 int netlink_read_hostnets(struct hostnet_list *out, char *err, size_t errlen)
 {
-	struct mnl_socket *nl = NULL;
 	size_t start = out->n;
 	char *buf = NULL;
 	int ret = 0;
@@ -318,29 +317,49 @@ int netlink_read_hostnets(struct hostnet_list *out, char *err, size_t errlen)
 		snprintf(err, errlen, "netlink: out of memory");
 		goto out;
 	}
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "netlink: cannot open a rtnetlink socket: %s",
-			 errno_text(-ret));
-		goto out;
-	}
 	for (int i = 0; i < NL_DUMP_TRIES; i++) {
 		struct dump_ctx ctx = {.out = out};
+		struct mnl_socket *nl;
 
+		/*
+		 * A fresh socket per try: an interrupted dump leaves the rest of its replies
+		 * queued, and the next try would read them as its own (a sequence mismatch,
+		 * EPROTO, failing the request while Docker is busy adding a bridge).
+		 */
+		nl = mnl_socket_open(NETLINK_ROUTE);
+		if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "netlink: cannot open a rtnetlink socket: %s",
+				 errno_text(-ret));
+			if (nl)
+				mnl_socket_close(nl);
+			goto out;
+		}
 		out->n = start;
 		ret = dump_all(nl, buf, &ctx);
 		free(ctx.links);
-		/* EINTR from mnl_cb_run: NLM_F_DUMP_INTR, the tables changed mid-dump. */
+		mnl_socket_close(nl);
+		/*
+		 * EINTR from mnl_cb_run: NLM_F_DUMP_INTR, the tables changed mid-dump (Docker
+		 * adding a bridge and its routes is a burst of changes): let the burst pass.
+		 */
 		if (ret != -EINTR)
 			break;
+		if (i + 1 < NL_DUMP_TRIES) {
+			struct timespec pause = {.tv_nsec = (1L << i) * 1000000L};
+
+			nanosleep(&pause, NULL);
+		}
 	}
-	if (ret < 0)
+	if (ret == -EINTR)
+		snprintf(err, errlen,
+			 "netlink: the host's addresses and routes kept changing during %d dumps; "
+			 "try again",
+			 NL_DUMP_TRIES);
+	else if (ret < 0)
 		snprintf(err, errlen, "netlink: dumping addresses and routes failed: %s",
 			 errno_text(-ret));
 out:
-	if (nl)
-		mnl_socket_close(nl);
 	free(buf);
 	return ret;
 }

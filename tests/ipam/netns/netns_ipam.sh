@@ -5,7 +5,9 @@
 # driver skips exactly those (every routing table, /32 addresses, IPv6), not more, that a
 # route added while it runs counts at once, that a requested subnet colliding with a host
 # network is refused naming it, and that a node-local copy of a swarm pool colliding with
-# this node's networks is refused while the global pool stays idempotent.
+# this node's networks is refused while the global pool stays idempotent, and that a fresh
+# host view read while addresses and routes change in bursts (as Docker makes them) does
+# not fail.
 #
 #     netns_ipam.sh PATH/TO/ipam-plugin PATH/TO/ipam_call
 #
@@ -160,6 +162,41 @@ expect_pool openmpf-local 10.0.8.0/24
 expect_pool openmpf-local 10.0.10.0/24
 log_has "pool: skip 10.0.9.0/24: overlaps nameserver 10.0.9.53 (resolv.conf)"
 tl_ok "check and suggest agree with the running plugin; nameserver avoided"
+
+# Tables that change while they are read (Docker adds bridges and veths while it asks for
+# pools): a dump the kernel marks interrupted is read again, never failing the request.
+# 3,000 routes and addresses make every dump span many reads; a route and an address
+# flap all along.
+for i in $(seq 0 2999); do
+	echo "route add 10.200.$((i / 250)).$((i % 250))/32 dev eth1 table 200"
+	echo "address add 10.203.$((i / 250)).$((i % 250))/32 dev eth2"
+done | ip -n "$host" -batch - || tl_fail "rig: cannot add 3000 routes and addresses"
+flap=$dir/flap
+touch "$flap"
+(
+	# bursts as Docker makes them (a bridge: its address and routes), a few a second
+	for i in $(seq 1 5); do
+		echo "route add 10.201.0.0/24 dev eth1 table 201"
+		echo "address add 10.202.0.1/32 dev eth2"
+		echo "route del 10.201.0.0/24 dev eth1 table 201"
+		echo "address del 10.202.0.1/32 dev eth2"
+	done >"$dir/flap.batch"
+	while [ -e "$flap" ]; do
+		ip -n "$host" -batch "$dir/flap.batch" 2>/dev/null || true
+		sleep 0.1 # pacing of the load, not synchronisation
+	done
+) &
+flapper=$!
+tl_defer "rm -f '$flap'; kill $flapper 2>/dev/null; wait $flapper 2>/dev/null"
+fails=0
+for i in $(seq 1 40); do
+	out=$(ns_exec "$host" "$PLUGIN" suggest --state-dir "$dir/state" --resolv-conf "$dir/resolv.conf" 2>&1) ||
+		{ fails=$((fails + 1)); last=$out; }
+done
+rm -f "$flap"
+wait "$flapper" 2>/dev/null || true
+[ "$fails" = 0 ] || tl_fail "$fails of 40 fresh host views failed while routes changed: $last"
+tl_ok "40 fresh host views, all read while routes changed"
 
 kill -TERM "$pid"
 wait "$pid" || tl_fail "plugin exit status $?"
